@@ -1,0 +1,223 @@
+"""The one HTTP layer every vendor call goes through.
+
+``build_client`` returns a small wrapper around ``httpx.Client`` that:
+
+* sets explicit connect, read, write and pool timeouts (no call ever goes out without one);
+* enforces a total deadline with our own monotonic clock, because httpx timeouts are per operation and a
+  server that trickles bytes would otherwise hold a worker for ever;
+* streams the response and stops reading past ``max_response_bytes`` (checked against Content-Length
+  first, then against the decoded bytes actually read, so a gzip bomb is caught too);
+* never follows redirects and ignores proxy/certificate environment variables (``trust_env=False``);
+* logs one line per call (vendor, action, host, status, size, time, vendor request id): never headers,
+  bodies, keys, tokens, images or personal fields.
+
+Transport failures become ``OcrError`` subclasses: anything before the request was sent is
+``OcrUnavailable``; anything after (read timeout, reset, truncated body) is ``OcrUnknownOutcome``, because
+the vendor may have processed and billed the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ocr_providers.base import ProviderConfig
+from ocr_providers.exceptions import OcrError, OcrMisconfigured, OcrUnavailable, OcrUnknownOutcome
+
+__all__ = ["HttpResponse", "VendorHttpClient", "build_client", "host_of"]
+
+logger = logging.getLogger("ocr_providers.http")
+
+USER_AGENT = "kyc-ocr/0.1 (+httpx)"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fully read response: status, headers (case-insensitive) and the body bytes."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes = field(repr=False)
+    elapsed_ms: int = 0
+
+    def header(self, name: str) -> str:
+        return str(self.headers.get(name, ""))
+
+
+def host_of(url: str) -> str:
+    """The Host header httpx derives from ``url`` (default ports dropped): what a signer must sign."""
+    return httpx.URL(url).netloc.decode("ascii")
+
+
+class VendorHttpClient:
+    """One vendor's outbound HTTP: timeouts, deadline, size cap, no redirects, redacted logs."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        vendor: str,
+        transport: httpx.BaseTransport | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.vendor = vendor
+        self.config = config
+        self._monotonic = monotonic
+        self._client = httpx.Client(
+            timeout=self._timeout(config.read_timeout),
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def _timeout(self, read: float) -> httpx.Timeout:
+        connect = min(self.config.connect_timeout, read)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+    def deadline_from_now(self) -> float:
+        """An absolute deadline (monotonic seconds) for one provider call, however many requests it makes."""
+        return self._monotonic() + self.config.deadline
+
+    def post(
+        self,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        deadline_at: float | None = None,
+        action: str = "",
+        request_id_header: str = "",
+    ) -> HttpResponse:
+        """POST ``content`` exactly as given and return the whole response, or raise an ``OcrError``."""
+        deadline_at = deadline_at if deadline_at is not None else self.deadline_from_now()
+        started = self._monotonic()
+        remaining = deadline_at - started
+        if remaining <= 0:
+            raise OcrUnavailable("deadline reached before the request was sent", code="timeout")
+        timeout = self._timeout(min(self.config.read_timeout, remaining))
+        try:
+            response = self._send(url, content, headers, timeout, deadline_at)
+        except OcrError as exc:
+            self._log(action, url, f"failed ({exc.code})", 0, started, "")
+            raise
+        self._log(
+            action, url, response.status, len(response.body), started, response.header(request_id_header)
+        )
+        return response
+
+    def _send(
+        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout, deadline_at: float
+    ) -> HttpResponse:
+        started = self._monotonic()
+        try:
+            with self._client.stream(
+                "POST", url, content=content, headers=dict(headers), timeout=timeout
+            ) as r:
+                self._refuse_redirect(r)
+                body = self._read_capped(r, deadline_at)
+                elapsed = int((self._monotonic() - started) * 1000)
+                return HttpResponse(status=r.status_code, headers=r.headers, body=body, elapsed_ms=elapsed)
+        except httpx.HTTPError as exc:
+            raise _classify_transport_error(exc) from exc
+
+    @staticmethod
+    def _refuse_redirect(response: httpx.Response) -> None:
+        # A vendor API never redirects; a redirect means a wrong endpoint or something in between.
+        if response.is_redirect:
+            raise OcrMisconfigured(
+                f"vendor endpoint answered with a redirect ({response.status_code}); check the endpoint",
+                code="unexpected_redirect",
+                http_status=response.status_code,
+            )
+
+    def _read_capped(self, response: httpx.Response, deadline_at: float) -> bytes:
+        cap = self.config.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(response.status_code, cap)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(response.status_code, cap)
+            if self._monotonic() > deadline_at:
+                raise OcrUnknownOutcome("total deadline reached while reading the response", code="timeout")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _log(self, action: str, url: str, status: Any, size: int, started: float, request_id: str) -> None:
+        parsed = httpx.URL(url)
+        elapsed = int((self._monotonic() - started) * 1000)
+        logger.info(
+            "%s %s POST %s%s -> %s %dB %dms request_id=%s",
+            self.vendor,
+            action or "-",
+            parsed.host,
+            _path_for_log(parsed.path),
+            status,
+            size,
+            elapsed,
+            request_id or "-",
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _path_for_log(path: str) -> str:
+    # Huawei paths carry the project id (not a secret) and the endpoint name; nothing personal.
+    return path if len(path) < 120 else path[:117] + "..."
+
+
+def _too_large(status: int, cap: int) -> OcrUnknownOutcome:
+    return OcrUnknownOutcome(
+        f"response larger than the {cap}-byte cap; body discarded",
+        code="response_too_large",
+        http_status=status,
+    )
+
+
+# Failures before the request left us: the vendor never saw it, a retry is free.
+_NOT_SENT: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.ConnectTimeout, "timeout"),
+    (httpx.PoolTimeout, "timeout"),
+    (httpx.ConnectError, "network"),
+)
+# Failures after the request was (at least partly) sent: the vendor may have processed it.
+_SENT: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.ReadTimeout, "timeout"),
+    (httpx.WriteTimeout, "timeout"),
+    (httpx.RemoteProtocolError, "network"),
+    (httpx.ReadError, "network"),
+    (httpx.WriteError, "network"),
+)
+
+
+def _classify_transport_error(exc: httpx.HTTPError) -> OcrUnavailable | OcrMisconfigured:
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return OcrMisconfigured(f"bad vendor endpoint: {type(exc).__name__}", code="bad_endpoint")
+    for cls, code in _NOT_SENT:
+        if isinstance(exc, cls):
+            return OcrUnavailable(f"vendor not reached: {type(exc).__name__}", code=code)
+    for cls, code in _SENT:
+        if isinstance(exc, cls):
+            return OcrUnknownOutcome(f"no complete answer after sending: {type(exc).__name__}", code=code)
+    return OcrUnavailable(f"transport error: {type(exc).__name__}", code="network")
+
+
+def build_client(
+    config: ProviderConfig,
+    *,
+    vendor: str,
+    transport: httpx.BaseTransport | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> VendorHttpClient:
+    """The only way providers get an HTTP client."""
+    return VendorHttpClient(config, vendor=vendor, transport=transport, monotonic=monotonic)
