@@ -1,0 +1,69 @@
+"""Shared fixtures: users with and without review rights, a partner, an applicant and a case."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from PIL import Image
+
+from kyc.services.cases import applicant_create, case_open, partner_create
+
+
+def _user(username: str, *codenames: str, staff: bool = True) -> User:
+    user = User.objects.create_user(username, password="pw-for-tests-only", is_staff=staff)
+    if codenames:
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="kyc", codename__in=codenames))
+    return user
+
+
+REVIEWER_PERMS = ("view_case", "change_case", "view_document", "add_document", "view_extractedfield")
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return _user("reviewer", *REVIEWER_PERMS)
+
+
+@pytest.fixture
+def second_reviewer(db) -> User:
+    return _user("second", *REVIEWER_PERMS)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """Logged in, staff, but without the right to see documents."""
+    return _user("outsider", "view_case")
+
+
+@pytest.fixture
+def partner(db):
+    return partner_create(name="Test Securities Ltd", slug="test-sec", actor=None)
+
+
+@pytest.fixture
+def applicant(partner):
+    return applicant_create(partner=partner, external_ref="APP-0001", actor=None,
+                            declared={"name_en": "CHAN, Tai Man", "birth_date": "1990-01-02"})
+
+
+@pytest.fixture
+def case(applicant):
+    return case_open(applicant=applicant, actor=None)
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (320, 200), mode: str = "RGB", **save: object) -> bytes:
+    """A small synthetic picture (not a document) in any format Pillow writes."""
+    image = Image.new(mode, size, "white" if mode in ("RGB", "L") else 0)
+    if mode == "RGB":
+        for x in range(0, size[0], 8):
+            image.putpixel((x, size[1] // 2), (200, 30, 30))
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+def png_bytes() -> bytes:
+    return image_bytes("PNG")

@@ -1,0 +1,196 @@
+"""Case writes. ``_case_transition`` is the only code that assigns ``Case.status``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kyc.choices import CaseStatus, DecisionKind, DocumentStatus, ReasonCode
+from kyc.exceptions import CaseConflict, InvalidTransition, KycError
+from kyc.models import Applicant, Case, Decision, Note, Partner
+from kyc.services.audit import actor_label, audit_record
+from kyc.services.documents import _document_set_status
+from kyc.workflow import CASE_TERMINAL, case_can_transition, document_can_transition
+
+
+def partner_create(*, name: str, slug: str, auto_approve: bool = False, four_eyes: bool = True,
+                   actor: AbstractBaseUser | None) -> Partner:
+    with transaction.atomic():
+        partner = Partner.objects.create(name=name, slug=slug, auto_approve=auto_approve, four_eyes=four_eyes)
+        audit_record(actor=actor, action="partner.created", obj=partner,
+                     data={"slug": slug, "auto_approve": auto_approve, "four_eyes": four_eyes})
+    return partner
+
+
+def applicant_create(*, partner: Partner, external_ref: str, actor: AbstractBaseUser | None,
+                     declared: dict[str, str] | None = None) -> Applicant:
+    """Create an applicant; ``declared`` may hold name_zh, name_en, birth_date (ISO), nationality."""
+    declared = declared or {}
+    unknown = set(declared) - {"name_zh", "name_en", "birth_date", "nationality"}
+    if unknown:
+        raise KycError(f"unknown declared fields: {', '.join(sorted(unknown))}", code="invalid_declared_data")
+    try:
+        with transaction.atomic():
+            applicant = Applicant.objects.create(
+                partner=partner, external_ref=external_ref,
+                **{f"declared_{key}": value or None for key, value in declared.items()},
+            )
+            audit_record(actor=actor, action="applicant.created", obj=applicant,
+                         data={"partner": partner.slug, "declared": sorted(declared)})
+    except IntegrityError:
+        raise CaseConflict(f"{partner.slug} already has an applicant {external_ref!r}", code="duplicate_applicant") from None
+    return applicant
+
+
+def case_open(*, applicant: Applicant, actor: AbstractBaseUser | None) -> Case:
+    """Open a new verification case; an applicant can have only one case in progress."""
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(applicant=applicant)
+            audit_record(actor=actor, action="case.opened", obj=case, case_id=case.pk, data={"status": case.status})
+    except IntegrityError:
+        raise CaseConflict("this applicant already has a case in progress", code="case_in_progress") from None
+    return case
+
+
+def _case_transition(case: Case, *, to: str, actor: AbstractBaseUser | None, action: str,
+                     data: dict[str, Any] | None = None) -> None:
+    """Assign the status (the caller holds the row lock), save, and record the event."""
+    current = case.status
+    if not case_can_transition(current, to):
+        raise InvalidTransition("case", current, to)
+    case.status = to
+    fields = ["status", "updated_at"]
+    if to in CASE_TERMINAL:
+        case.closed_at = timezone.now()
+        fields.append("closed_at")
+    case.save(update_fields=fields)
+    audit_record(actor=actor, action=action, obj=case, case_id=case.pk,
+                 data={"from": current, "to": to, **(data or {})})
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+@transaction.atomic
+def case_start_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
+    """Send an open case to review (the routing policy or a reviewer does this)."""
+    case = _locked(case)
+    _case_transition(case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.review_started",
+                     data={"reason": reason[:200]})
+    if reason:
+        case.routing_reason = reason[:200]
+        case.save(update_fields=["routing_reason"])
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case: Case, reviewer: AbstractBaseUser | None, actor: AbstractBaseUser | None) -> Case:
+    case = _locked(case)
+    if case.is_terminal:
+        raise InvalidTransition("case", case.status, "assigned")
+    case.assigned_to = reviewer  # type: ignore[assignment]
+    case.save(update_fields=["assigned_to", "updated_at"])
+    audit_record(actor=actor, action="case.assigned", obj=case, case_id=case.pk,
+                 data={"reviewer": actor_label(reviewer) if reviewer else None})
+    return case
+
+
+def _decide(case: Case, *, kind: str, actor: AbstractBaseUser | None, reason_codes: Sequence[str],
+            comment: str) -> Decision:
+    invalid = [code for code in reason_codes if code not in ReasonCode.values]
+    if invalid:
+        raise KycError(f"unknown reason codes: {', '.join(invalid)}", code="invalid_reason_code")
+    return Decision.objects.create(case=case, kind=kind, reason_codes=list(reason_codes), comment=comment,
+                                   actor=actor if actor is not None and actor.pk else None,
+                                   actor_repr=actor_label(actor))
+
+
+def _settle_documents(case: Case, *, to: str, actor: AbstractBaseUser | None) -> None:
+    for document in case.documents.select_for_update().order_by("created_at"):
+        if document_can_transition(document.status, to):
+            _document_set_status(document, to=to, actor=actor, reason="case decision")
+
+
+@transaction.atomic
+def case_approve(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str] = (ReasonCode.VERIFIED,),
+                 comment: str = "") -> Case:
+    """Approve. With four-eyes on, the first approval waits for a second, different reviewer."""
+    case = _locked(case)
+    needs_second = case.applicant.partner.four_eyes and actor is not None
+    if case.status == CaseStatus.AWAITING_SECOND_APPROVAL:
+        first = case.decisions.filter(kind=DecisionKind.APPROVE).order_by("-created_at").first()
+        if first is None or actor is None or first.actor_id == actor.pk:
+            raise CaseConflict("the second approval must come from a different reviewer", code="four_eyes")
+        kind, target = DecisionKind.SECOND_APPROVE, CaseStatus.APPROVED
+    else:
+        kind = DecisionKind.APPROVE
+        target = CaseStatus.AWAITING_SECOND_APPROVAL if needs_second else CaseStatus.APPROVED
+    if not case_can_transition(case.status, target):
+        raise InvalidTransition("case", case.status, target)
+    decision = _decide(case, kind=kind, actor=actor, reason_codes=reason_codes, comment=comment)
+    action = "case.approved" if target == CaseStatus.APPROVED else "case.first_approved"
+    _case_transition(case, to=target, actor=actor, action=action,
+                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    if target == CaseStatus.APPROVED:
+        _settle_documents(case, to=DocumentStatus.APPROVED, actor=actor)
+    return case
+
+
+@transaction.atomic
+def case_reject(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str = "") -> Case:
+    if not reason_codes:
+        raise KycError("a rejection needs at least one reason code", code="reason_required")
+    case = _locked(case)
+    if not case_can_transition(case.status, CaseStatus.REJECTED):
+        raise InvalidTransition("case", case.status, CaseStatus.REJECTED)
+    decision = _decide(case, kind=DecisionKind.REJECT, actor=actor, reason_codes=reason_codes, comment=comment)
+    _case_transition(case, to=CaseStatus.REJECTED, actor=actor, action="case.rejected",
+                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    _settle_documents(case, to=DocumentStatus.REJECTED, actor=actor)
+    return case
+
+
+@transaction.atomic
+def case_request_resubmission(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str],
+                              comment: str = "") -> Case:
+    if not reason_codes:
+        raise KycError("a resubmission request needs at least one reason code", code="reason_required")
+    case = _locked(case)
+    if not case_can_transition(case.status, CaseStatus.RESUBMISSION_REQUESTED):
+        raise InvalidTransition("case", case.status, CaseStatus.RESUBMISSION_REQUESTED)
+    decision = _decide(case, kind=DecisionKind.REQUEST_RESUBMISSION, actor=actor, reason_codes=reason_codes,
+                       comment=comment)
+    _case_transition(case, to=CaseStatus.RESUBMISSION_REQUESTED, actor=actor, action="case.resubmission_requested",
+                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    _settle_documents(case, to=DocumentStatus.RESUBMISSION_REQUESTED, actor=actor)
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor: AbstractBaseUser | None) -> Case:
+    """New documents arrived after a resubmission request: the case is open again."""
+    case = _locked(case)
+    _case_transition(case, to=CaseStatus.OPEN, actor=actor, action="case.reopened")
+    return case
+
+
+@transaction.atomic
+def case_return_to_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
+    """The second reviewer sends a case back instead of approving it."""
+    case = _locked(case)
+    _case_transition(case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.returned_to_review",
+                     data={"reason": reason[:200]})
+    return case
+
+
+@transaction.atomic
+def note_add(*, case: Case, actor: AbstractBaseUser, body: str) -> Note:
+    note = Note.objects.create(case=case, author=actor, body=body)
+    audit_record(actor=actor, action="case.note_added", obj=note, case_id=case.pk, data={"length": len(body)})
+    return note

@@ -1,0 +1,99 @@
+"""The audit chain: every service writes its event, tampering is found, PostgreSQL refuses changes."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from kyc.models import AuditEvent
+from kyc.services.audit import GENESIS, audit_record, audit_verify, event_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(case, n=5):
+    return [audit_record(actor=None, action="test.happened", obj=case, case_id=case.pk, data={"i": i}) for i in range(n)]
+
+
+def _raw_update(sql: str, params: list) -> None:
+    """What a DBA with direct access could do: bypasses the ORM (and, on PostgreSQL, the trigger)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+
+
+def test_events_form_a_chain(case):
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert events[0].prev_hash == GENESIS
+    for previous, event in zip(events, events[1:], strict=False):
+        assert event.seq == previous.seq + 1
+        assert event.prev_hash == previous.hash
+        assert event.hash == event_hash(event)
+    assert audit_verify().ok
+
+
+def test_verify_names_the_modified_event(case):
+    target = _events(case)[2]
+    with transaction.atomic():
+        _raw_update("UPDATE kyc_auditevent SET actor_repr = %s WHERE seq = %s", ["mallory", target.seq])
+    report = audit_verify()
+    assert (report.ok, report.broken_seq) == (False, target.seq)
+    assert "modified" in report.problem
+    with pytest.raises(CommandError, match=f"broken at event #{target.seq}"):
+        call_command("audit_verify")
+
+
+def test_verify_names_the_gap_left_by_a_deleted_event(case):
+    target = _events(case)[1]
+    with transaction.atomic():
+        _raw_update("DELETE FROM kyc_auditevent WHERE seq = %s", [target.seq])
+    report = audit_verify()
+    assert report.broken_seq == target.seq + 1
+    assert "deleted" in report.problem
+
+
+def test_verify_detects_a_rewritten_data_payload(case):
+    target = _events(case)[3]
+    with transaction.atomic():
+        _raw_update("UPDATE kyc_auditevent SET data = %s WHERE seq = %s", ['{"i": 99}', target.seq])
+    assert audit_verify().broken_seq == target.seq
+
+
+def test_verify_command_reports_an_intact_chain(case, capsys):
+    _events(case, 3)
+    call_command("audit_verify")
+    assert f"{AuditEvent.objects.count()} events verified" in capsys.readouterr().out
+
+
+def test_event_written_in_the_callers_transaction_rolls_back_with_it(case):
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(actor=None, action="test.rolled_back", obj=case)
+        raise RuntimeError
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE kyc_auditevent SET action = 'x'", "DELETE FROM kyc_auditevent", "TRUNCATE kyc_auditevent"],
+)
+def test_postgresql_refuses_changes_to_audit_rows(case, statement):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.count() == count
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_orm_updates_too(case):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.update(actor_repr="mallory")
