@@ -31,7 +31,10 @@ __all__ = [
 ]
 
 # name -> "module:Class"; imported on first use.
-PROVIDERS: dict[str, str] = {}
+PROVIDERS: dict[str, str] = {
+    "tencent": "ocr_providers.tencent:TencentOcrProvider",
+    "huawei": "ocr_providers.huawei:HuaweiOcrProvider",
+}
 
 
 def get_provider(name: str, config: ProviderConfig | None = None) -> OcrProvider:

@@ -66,12 +66,21 @@ class Extraction:
             return
         self.fields[name] = OcrField(value=value, raw=_raw(raw), confidence=confidence, source=source)
 
-    def put_text(self, name: str, raw: Any, confidence: float | None = None) -> None:
-        self.put(name, clean(raw), raw, confidence)
+    def put_text(self, name: str, raw: Any, confidence: float | None = None, source: str = "vendor") -> None:
+        self.put(name, clean(raw), raw, confidence, source)
 
-    def put_date(self, name: str, raw: Any, confidence: float | None = None) -> None:
-        future_ok = name == "expiry_date"
-        self.put(name, parse_date(clean(raw), future_ok=future_ok), raw, confidence)
+    def put_date(
+        self,
+        name: str,
+        raw: Any,
+        confidence: float | None = None,
+        *,
+        source: str = "vendor",
+        shown: Any = None,
+    ) -> None:
+        """Add an ISO date; ``shown`` is the text to keep as read when ``raw`` was cut out of a longer one."""
+        value = parse_date(clean(raw), future_ok=name == "expiry_date")
+        self.put(name, value, raw if shown is None else shown, confidence, source)
 
     def warn(self, *warnings: str) -> None:
         for warning in warnings:

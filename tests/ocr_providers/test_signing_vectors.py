@@ -45,7 +45,8 @@ TC_VECTORS = {
     ),
     # Temporary credentials: X-TC-Token is sent but not signed; the non-ASCII URL is \u-escaped.
     "TC-4": (
-        b'{"ImageUrl": "https://example.com/\\u56de\\u4e61\\u8bc1.jpg", "RetProfile": true, "CardSide": "FRONT"}',
+        b'{"ImageUrl": "https://example.com/\\u56de\\u4e61\\u8bc1.jpg", '
+        b'"RetProfile": true, "CardSide": "FRONT"}',
         "ocr.tencentcloudapi.com",
         1551113065,
         "fad9264ca2fed125f40067856672268450a224763e6b9dd4f39ee7a6b321ea2b",
@@ -222,7 +223,8 @@ def test_huawei_vector_b_minimal_header_set(name):
     assert canonical.endswith(f"\n\ncontent-type;host;x-project-id;x-sdk-date\n{body_hash}")
     assert hw.string_to_sign(canonical, date) == f"SDK-HMAC-SHA256\n{date}\n{sts_hash}"
     assert hw.sign(ak=AK, sk=SK, method="POST", path=path, headers=headers, body=body) == (
-        f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature={sig}"
+        f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=content-type;host;x-project-id;x-sdk-date, "
+        f"Signature={sig}"
     )
 
 
