@@ -17,6 +17,7 @@ class InvalidTransition(KycError):
     code = "invalid_transition"
 
     def __init__(self, kind: str, current: str, target: str) -> None:
+        current, target = str(current), str(target)  # plain values, not enum reprs, in the message
         super().__init__(f"cannot move {kind} from {current!r} to {target!r}")
         self.kind, self.current, self.target = kind, current, target
 

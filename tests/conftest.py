@@ -18,6 +18,18 @@ def _user(username: str, *codenames: str, staff: bool = True) -> User:
     return user
 
 
+@pytest.fixture(autouse=True)
+def private_root(settings, tmp_path):
+    """Each test gets its own private file root, so tests can count what was stored."""
+    root = tmp_path / "private"
+    settings.STORAGES = {**settings.STORAGES, "private": {**settings.STORAGES["private"], "OPTIONS": {"location": root}}}
+    return root
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
 REVIEWER_PERMS = ("view_case", "change_case", "view_document", "add_document", "view_extractedfield")
 
 

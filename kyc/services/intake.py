@@ -39,6 +39,8 @@ _KNOWN_OTHERS = {
 }
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow warns between 1x and 2x this and raises above 2x; _decode turns the warning into an error too.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass(frozen=True)
