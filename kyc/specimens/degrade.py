@@ -102,6 +102,18 @@ def _scale(points: Points, factor: float) -> Points:
     return [(x * factor, y * factor) for x, y in points]
 
 
+def _fit(points: Points, size: tuple[int, int], margin: float) -> Points:
+    """Shrink ``points`` towards their centre until they lie ``margin`` pixels inside ``size``."""
+    cx, cy = sum(x for x, _ in points) / 4, sum(y for _, y in points) / 4
+    factor = 1.0
+    for x, y in points:
+        for value, centre, limit in ((x, cx, size[0]), (y, cy, size[1])):
+            if value != centre:
+                bound = (limit - margin) if value > centre else margin
+                factor = min(factor, (bound - centre) / (value - centre))
+    return [(cx + (x - cx) * factor, cy + (y - cy) * factor) for x, y in points]
+
+
 # --- conditions ---------------------------------------------------------------------------------------
 
 
@@ -118,13 +130,15 @@ def _blur(image, rng):
 
 
 def _rotate(degrees: float | None):
+    """Rotate by ``degrees``, or by +-3 degrees drawn per file when None."""
+
     def apply(image, rng):
         angle = degrees if degrees is not None else rng.choice((-3.0, 3.0))
         out = image.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC, fillcolor=GREY)
         return (
             out,
             _rotated(_corners(image), image.size, out.size, angle),
-            95 if degrees else 90,
+            90,
             {"angle": angle},
         )
 
@@ -138,7 +152,9 @@ def _perspective(image, rng):
         (x + pad_x + rng.uniform(-0.07, 0.07) * w, y + pad_y + rng.uniform(-0.08, 0.08) * h)
         for x, y in _corners(image)
     ]
-    out = warp(image, dst, (w + 2 * pad_x, h + 2 * pad_y))
+    size = (w + 2 * pad_x, h + 2 * pad_y)
+    dst = _fit(dst, size, margin=4)  # keep the whole card in the picture: its corners are ground truth
+    out = warp(image, dst, size)
     return out, dst, 90, {"jitter": [[round(x, 1), round(y, 1)] for x, y in dst]}
 
 
@@ -234,6 +250,7 @@ def _phone(image, rng):
                 cy + dx * math.sin(a) + dy * math.cos(a) + jitter_y,
             )
         )
+    quad = _fit(quad, frame, margin=24)
     table = _clutter(frame, rng)
     shadow = Image.new("L", frame, 0)
     ImageDraw.Draw(shadow).polygon([(x + 14, y + 18) for x, y in quad], fill=110)
