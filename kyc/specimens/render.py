@@ -103,6 +103,10 @@ def render(layout: Layout, printed: dict[str, str], rng: random.Random) -> tuple
     """Render one side; return the image and its layout record (boxes in clean-image pixels)."""
     image = background(layout, rng)
     draw = ImageDraw.Draw(image)
+    w, h = layout.size
+    # A thin rounded border inside the edge, as printed cards and pages have.
+    edge = tuple(max(0, c - 40) for c in layout.guilloche)
+    draw.rounded_rectangle((8, 8, w - 9, h - 9), radius=22, outline=edge, width=2)
     if layout.band:
         draw.rectangle(layout.band, fill=(246, 246, 244))
     for prefix, box in layout.frames:
@@ -116,7 +120,6 @@ def render(layout: Layout, printed: dict[str, str], rng: random.Random) -> tuple
         spec.key: _draw_field(draw, spec, printed[spec.key]) for spec in layout.fields if spec.key in printed
     }
     image = _watermark(image, rng)
-    w, h = layout.size
     record = {
         "size": [w, h],
         "fields": boxes,
