@@ -29,6 +29,7 @@ __all__ = [
     "parse_date",
     "parse_sex",
     "permit_type",
+    "round_trips",
     "split_validity",
     "strip_images",
     "telecode",
@@ -83,7 +84,7 @@ class Extraction:
         self.put(name, value, raw if shown is None else shown, confidence, source)
 
     def warn(self, *warnings: str) -> None:
-        for warning in warnings:
+        for warning in map(str, warnings):
             if warning not in self.warnings:
                 self.warnings.append(warning)
 
@@ -200,16 +201,35 @@ def telecode(raw: Any) -> str:
     return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
-_PERMIT_TYPES = (("台湾", "tw"), ("臺灣", "tw"), ("港澳", "hk_mo"))
+# Canonical permit_type is the machine-code document code (ocr_providers.machine_codes.PERMIT_CODES);
+# vendors give the printed title. CT (Taiwan residents' permit) is outside PERMIT_CODES but kept apart.
+_PERMIT_TYPES = (
+    ("台湾居民", "CT"),
+    ("臺灣居民", "CT"),
+    ("往来台湾", "CD"),
+    ("港澳居民", "CR"),
+    ("往来港澳", "CS"),
+)
 
 
 def permit_type(raw: Any) -> str:
-    """``hk_mo`` or ``tw`` from the permit's printed title (the raw title when unrecognised)."""
+    """``CS``/``CD`` (exit-entry permits) or ``CR``/``CT`` (travel permits) from the printed title."""
     text = clean(raw)
     for needle, value in _PERMIT_TYPES:
         if needle in text:
             return value
     return text
+
+
+_ROUND_TRIPS = {"一次": 1, "壹次": 1, "二次": 2, "两次": 2, "贰次": 2, "多次": None}
+
+
+def round_trips(raw: Any) -> int | None:
+    """Endorsement trips: ``一次`` -> 1, ``二次`` -> 2, ``多次`` (multiple) -> ``None``; digits as numbers."""
+    text = clean(raw)
+    if text.isdigit():
+        return int(text)
+    return next((v for k, v in _ROUND_TRIPS.items() if k in text), None)
 
 
 def sniff_image_type(data: bytes) -> str:

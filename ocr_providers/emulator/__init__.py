@@ -1,0 +1,31 @@
+"""A loopback emulator of Tencent Cloud OCR and Huawei Cloud OCR (see ``ocr_providers/README.md``).
+
+In-process::
+
+    with VendorEmulator(quotas={"HKIDCardOCR": 5}) as emu:
+        emu.script("HKIDCardOCR", Answer(format_tencent_hkid_card_ocr(truth)), Fault("timeout"))
+        ...  # point a provider's endpoint at emu.url
+
+Out of process: ``python manage.py ocr_emulator --port P`` and ``EmulatorControl("http://127.0.0.1:P")``.
+Unscripted answers are FIXED SAMPLES (``samples.SAMPLES``) until a reader is plugged in.
+"""
+
+from ocr_providers.emulator.control import EmulatorControl
+from ocr_providers.emulator.formats import FORMATTERS
+from ocr_providers.emulator.samples import SAMPLES
+from ocr_providers.emulator.script import FAULT_KINDS, Answer, Fault, VendorError, parse_quota
+from ocr_providers.emulator.server import VendorEmulator
+from ocr_providers.emulator.state import Credentials
+
+__all__ = [
+    "FAULT_KINDS",
+    "FORMATTERS",
+    "SAMPLES",
+    "Answer",
+    "Credentials",
+    "EmulatorControl",
+    "Fault",
+    "VendorEmulator",
+    "VendorError",
+    "parse_quota",
+]

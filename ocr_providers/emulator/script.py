@@ -1,0 +1,142 @@
+"""What tests and partners can make the emulator say: answers, vendor errors and faults, per action.
+
+A script is a FIFO queue per action; each request to that action takes the next reply, and an empty
+queue means "answer normally". Replies travel as JSON over the control endpoint::
+
+    {"answer": {...}}                                   vendor-shaped success body (without RequestId)
+    {"error": {"code": "...", "message": "...", "status": 401}}
+    {"fault": {"kind": "timeout", "seconds": 30}}       kinds: see FAULT_KINDS
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["FAULT_KINDS", "Answer", "Fault", "Quotas", "Reply", "Script", "VendorError", "reply_from_json"]
+
+# http_error: a bare 5xx page (no vendor envelope); timeout: accept, then never answer (until
+# ``seconds`` or shutdown); malformed_json: 200 with a cut JSON document; truncated: Content-Length
+# promises more than is sent before the connection closes; oversized: a valid but huge body
+# (``declare_length`` False streams it without Content-Length); reset: close without any answer.
+FAULT_KINDS = ("http_error", "timeout", "malformed_json", "truncated", "oversized", "reset")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful vendor answer: Tencent's ``Response`` fields, or Huawei's ``result`` object."""
+
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class VendorError:
+    """A vendor error envelope; ``status`` defaults to the vendor's usual one (Tencent 200, Huawei 400)."""
+
+    code: str
+    message: str = ""
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A transport-level misbehaviour (see ``FAULT_KINDS``)."""
+
+    kind: str
+    status: int = 503
+    seconds: float = 30.0
+    size: int = 32 * 1024 * 1024
+    declare_length: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; known: {FAULT_KINDS}")
+
+
+Reply = Answer | VendorError | Fault
+
+
+def reply_from_json(data: Mapping[str, Any]) -> Reply:
+    """Parse one reply in the control-endpoint JSON shape."""
+    if "answer" in data:
+        return Answer(dict(data["answer"]))
+    if "error" in data:
+        return VendorError(**data["error"])
+    if "fault" in data:
+        fault = data["fault"]
+        return Fault(**({"kind": fault} if isinstance(fault, str) else fault))
+    raise ValueError("a reply is {'answer': ...}, {'error': ...} or {'fault': ...}")
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """The inverse of ``reply_from_json`` (used by ``EmulatorControl``)."""
+    if isinstance(reply, Answer):
+        return {"answer": dict(reply.body)}
+    key = "error" if isinstance(reply, VendorError) else "fault"
+    return {key: asdict(reply)}
+
+
+class Script:
+    """Per-action queues of replies, safe to use from the server's threads and the test's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, deque[Reply]] = defaultdict(deque)
+
+    def add(self, action: str, *replies: Reply) -> None:
+        with self._lock:
+            self._queues[action].extend(replies)
+
+    def next(self, action: str) -> Reply | None:
+        with self._lock:
+            queue = self._queues.get(action)
+            return queue.popleft() if queue else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queues.clear()
+
+
+@dataclass
+class Quotas:
+    """Per-action limits in calls per second, counted at arrival over a sliding one-second window."""
+
+    clock: Callable[[], float]
+    limits: dict[str, float] = field(default_factory=dict)
+    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, action: str, per_second: float) -> None:
+        with self._lock:
+            self.limits[action] = per_second
+
+    def admit(self, action: str) -> bool:
+        """Record one arrival; False when it is over the action's limit (rejected calls are not counted)."""
+        with self._lock:
+            limit = self.limits.get(action)
+            if limit is None:
+                return True
+            now = self.clock()
+            seen = self._seen[action]
+            while seen and seen[0] <= now - 1.0:
+                seen.popleft()
+            if len(seen) >= limit:
+                return False
+            seen.append(now)
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+def parse_quota(text: str) -> tuple[str, float]:
+    """``PermitOCR=10/s`` (or ``=10``) -> ("PermitOCR", 10.0)."""
+    action, _, rate = text.partition("=")
+    number = rate.strip().removesuffix("/s")
+    if not action or not number:
+        raise ValueError(f"a quota is ACTION=N/s, not {text!r}")
+    return action.strip(), float(number)

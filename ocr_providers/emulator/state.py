@@ -1,0 +1,152 @@
+"""The emulator's shared state: credentials, scripts, quotas, tokens, the call log and the reader hook."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocr_providers.documents import DocumentType, Side
+from ocr_providers.emulator.formats import FORMATTERS
+from ocr_providers.emulator.samples import SAMPLES
+from ocr_providers.emulator.script import Fault, Quotas, Reply, Script, VendorError
+
+__all__ = ["Call", "Credentials", "EmulatorState", "Incoming", "Outgoing", "Reader"]
+
+# reader(image, document_type_hint, side_hint) -> (document_type, side, canonical fields), or None.
+Reader = Callable[[bytes, DocumentType, Side], tuple[DocumentType, Side, Mapping[str, Any]] | None]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who the emulator lets in. Defaults are the example credentials of vendors.md's test vectors."""
+
+    # secret_id -> (secret_key, session token required with it or "")
+    tencent: Mapping[str, tuple[str, str]] = field(
+        default_factory=lambda: {
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE": ("Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", ""),
+            "AKIDTEMPORARYEXAMPLE0000000000000000": (
+                "TEMPORARYSECRETKEYEXAMPLE0000000",
+                "EXAMPLE-SESSION-TOKEN",
+            ),
+        }
+    )
+    huawei_aksk: Mapping[str, str] = field(
+        default_factory=lambda: {"HPUAEXAMPLEAK0000000": "EXAMPLESECRETKEY000000000000000000000000"}
+    )
+    # (domain, user) -> password
+    iam_users: Mapping[tuple[str, str], str] = field(
+        default_factory=lambda: {("example-domain", "example-user"): "example-password"}
+    )
+    project_id: str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    region: str = "ap-southeast-1"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One request as the server read it (header names lowercased)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One ordinary answer."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One entry of the call log: which vendor and action, and how it was answered."""
+
+    vendor: str
+    action: str
+    outcome: str  # "ok", a vendor error code, or "fault:<kind>"
+
+
+@dataclass
+class EmulatorState:
+    """Everything the request handlers read and write, behind one lock where it matters."""
+
+    credentials: Credentials = field(default_factory=Credentials)
+    clock: Callable[[], float] = time.time
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    token_ttl: float = 24 * 3600.0
+    reader: Reader | None = None
+    seed: int | None = None
+    script: Script = field(default_factory=Script)
+    quotas: Quotas = field(init=False)
+    calls: list[Call] = field(default_factory=list)
+    tokens: dict[str, tuple[float, str]] = field(default_factory=dict)  # token -> (expires_at, project id)
+    ak_failures: dict[str, int] = field(default_factory=dict)
+    ak_locked_until: dict[str, float] = field(default_factory=dict)
+    withdrawn: set[str] = field(default_factory=set)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.quotas = Quotas(clock=self.clock)
+        self._rng = random.Random(self.seed)
+
+    def record(self, vendor: str, action: str, outcome: str) -> None:
+        with self.lock:
+            self.calls.append(Call(vendor, action, outcome))
+
+    def count(self, vendor: str | None = None, action: str | None = None, outcome: str | None = None) -> int:
+        with self.lock:
+            return sum(
+                1
+                for c in self.calls
+                if (vendor is None or c.vendor == vendor)
+                and (action is None or c.action == action)
+                and (outcome is None or c.outcome == outcome)
+            )
+
+    def reply_for(self, action: str, internal_error: VendorError) -> Reply | None:
+        """The scripted reply, else a random failure at ``fail_rate``, else ``None`` (answer normally)."""
+        scripted = self.script.next(action)
+        if scripted is not None:
+            return scripted
+        with self.lock:
+            roll = self._rng.random()
+            pick = self._rng.choice(("http_error", "malformed_json", "truncated", "vendor"))
+        if roll >= self.fail_rate:
+            return None
+        return internal_error if pick == "vendor" else Fault(pick)
+
+    def canonical_answer(
+        self, vendor: str, action: str, image: bytes, document_type: DocumentType, side: Side
+    ) -> dict[str, Any]:
+        """Unscripted answer: the reader's reading when one is plugged in, else the FIXED SAMPLE."""
+        reading = self.reader(image, document_type, side) if self.reader else None
+        if reading is not None:
+            document_type, side, fields = reading
+        else:
+            fields = SAMPLES[(document_type, side)]
+        return FORMATTERS[(vendor, action)](fields, document_type=document_type, side=side)
+
+    def pause(self) -> None:
+        """Injected latency; interrupted by shutdown."""
+        if self.latency_ms > 0:
+            self.stopping.wait(self.latency_ms / 1000)
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.quotas.clear()
+        with self.lock:
+            self.calls.clear()
+            self.tokens.clear()
+            self.ak_failures.clear()
+            self.ak_locked_until.clear()
+            self.withdrawn.clear()
