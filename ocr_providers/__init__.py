@@ -34,6 +34,7 @@ __all__ = [
 PROVIDERS: dict[str, str] = {
     "tencent": "ocr_providers.tencent:TencentOcrProvider",
     "huawei": "ocr_providers.huawei:HuaweiOcrProvider",
+    "local": "ocr_providers.local.provider:LocalOcrProvider",
 }
 
 
