@@ -73,6 +73,11 @@ class VendorEmulator:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def close(self) -> None:
+        """Release the socket after ``serve_forever`` returned in this thread (the command's Ctrl-C)."""
+        self.state.stopping.set()
+        self._server.server_close()
+
     def __enter__(self) -> VendorEmulator:
         return self.start()
 

@@ -1,0 +1,55 @@
+"""``manage.py ocr_emulator``: run the Tencent/Huawei OCR emulator on loopback until interrupted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ocr_providers.emulator import Credentials, VendorEmulator, parse_quota
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve both vendors' OCR protocols on 127.0.0.1 for tests, demos, benchmarks and partner sandboxes. "
+        "Unscripted answers are FIXED SAMPLES (ocr_providers/emulator/samples.py); script it over "
+        "/_emulator/... (see ocr_providers/README.md)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, required=True)
+        parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+        parser.add_argument("--latency-ms", type=float, default=0.0)
+        parser.add_argument("--quota", action="append", default=[], metavar="ACTION=N/s")
+        parser.add_argument(
+            "--fail-rate", type=float, default=0.0, help="share of calls answered with a fault"
+        )
+        parser.add_argument("--seed", type=int, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            quotas = dict(parse_quota(q) for q in options["quota"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if not 0.0 <= options["fail_rate"] <= 1.0:
+            raise CommandError("--fail-rate is a share between 0 and 1")
+        emulator = VendorEmulator(
+            host=options["host"], port=options["port"], latency_ms=options["latency_ms"], quotas=quotas,
+            fail_rate=options["fail_rate"], seed=options["seed"],
+        )  # fmt: skip
+        self._banner(emulator, quotas)
+        try:
+            emulator.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("stopping")
+        finally:
+            emulator.close()
+
+    def _banner(self, emulator: VendorEmulator, quotas: dict[str, float]) -> None:
+        creds = Credentials()
+        self.stdout.write(f"OCR vendor emulator on {emulator.url} (unscripted answers are fixed samples)")
+        self.stdout.write(f"  KYC_TENCENT_ENDPOINT={emulator.url}  KYC_HUAWEI_ENDPOINT={emulator.url}")
+        self.stdout.write(f"  KYC_HUAWEI_IAM_ENDPOINT={emulator.url}  project id {creds.project_id}")
+        self.stdout.write("  accepts the example credentials of vendors.md (TC-1 / HW-1 keys)")
+        if quotas:
+            self.stdout.write("  quotas: " + ", ".join(f"{a}={r:g}/s" for a, r in quotas.items()))
