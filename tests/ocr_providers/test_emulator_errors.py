@@ -35,7 +35,8 @@ def test_tencent_bad_signature_is_configuration_and_not_retried(emulator):
     with pytest.raises(OcrMisconfigured) as caught:
         _tencent(emulator, secret_key="not-the-key").recognize(HKID)
     assert caught.value.vendor_code == "AuthFailure.SignatureFailure"
-    assert caught.value.code == "bad_signature" and caught.value.request_id
+    assert caught.value.code == "bad_signature"
+    assert caught.value.request_id
     assert emulator.count(vendor="tencent") == 1
 
 
@@ -96,7 +97,8 @@ def test_huawei_token_is_fetched_once_for_many_calls(emulator):
     provider = _huawei(emulator, token=True)
     for _ in range(5):
         provider.recognize(PASSPORT)
-    assert emulator.count(action="iam") == 1 and provider.tokens.fetches == 1
+    assert emulator.count(action="iam") == 1
+    assert provider.tokens.fetches == 1
     assert emulator.count(action="passport", outcome="ok") == 5
 
 
@@ -116,13 +118,15 @@ def test_huawei_token_refresh_happens_once_never_more(emulator):
     with pytest.raises(OcrMisconfigured) as caught:
         provider.recognize(PASSPORT)
     assert caught.value.code == "token_expired"
-    assert emulator.count(action="iam") == 2 and emulator.count(action="passport") == 2
+    assert emulator.count(action="iam") == 2
+    assert emulator.count(action="passport") == 2
 
 
 def test_huawei_wrong_iam_password(emulator):
     with pytest.raises(OcrMisconfigured) as caught:
         _huawei(emulator, token=True, iam_password="wrong").recognize(PASSPORT)
-    assert caught.value.code == "bad_credentials" and emulator.count(action="passport") == 0
+    assert caught.value.code == "bad_credentials"
+    assert emulator.count(action="passport") == 0
 
 
 def test_huawei_withdrawn_endpoint_is_configuration(emulator):
@@ -218,7 +222,8 @@ def test_connection_refused_is_retryable_and_not_an_unknown_outcome():
         url = emu.url
     with pytest.raises(OcrUnavailable) as caught:
         TencentOcrProvider(tencent_config(url)).recognize(HKID)
-    assert type(caught.value) is OcrUnavailable and caught.value.code == "network"
+    assert type(caught.value) is OcrUnavailable
+    assert caught.value.code == "network"
 
 
 def test_fail_rate_one_always_fails_and_is_classified():
@@ -227,4 +232,5 @@ def test_fail_rate_one_always_fails_and_is_classified():
         for _ in range(4):
             with pytest.raises(OcrUnavailable):
                 provider.recognize(HKID)
-    assert emu.count(outcome="ok") == 0 and emu.count() == 4
+    assert emu.count(outcome="ok") == 0
+    assert emu.count() == 4

@@ -59,7 +59,9 @@ def test_action_returns_the_specimens_canonical_fields(
     expected = {k: v for k, v in truth.items() if k not in not_carried}
     assert {k: f.value for k, f in result.fields.items() if k in expected} == expected
     assert set(result.fields) <= set(FIELDS[(doc, side)]) | {"machine_code"}
-    assert result.provider == vendor and result.action == action and result.request_id
+    assert result.provider == vendor
+    assert result.action == action
+    assert result.request_id
     confidences = {f.confidence for f in result.fields.values()}
     if vendor == "tencent":
         assert confidences == {None}  # Tencent gives no per-field confidence for these actions
@@ -75,7 +77,8 @@ def test_unscripted_answers_are_the_fixed_samples_with_portraits(request, emulat
     result = provider.recognize(OcrRequest(image=b"\xff\xd8not-an-image", document_type=doc, side=F))
     assert result.fields, "a fixed sample answer carries values"
     if not (vendor == "huawei" and doc is PP):  # Huawei's passport API has no portrait option
-        assert result.portraits and result.portraits[0].content_type == "image/jpeg"
+        assert result.portraits
+        assert result.portraits[0].content_type == "image/jpeg"
     if vendor == "huawei" and doc is not PP:
         assert result.portraits[0].corners == ((40, 60), (160, 60), (160, 220), (40, 220))
-    assert "<base64 stripped" in str(result.raw) or doc is PP and vendor == "huawei"
+    assert "<base64 stripped" in str(result.raw) or (doc is PP and vendor == "huawei")
