@@ -69,6 +69,8 @@ TEMPLATES = [
 
 # --- Database: SQLite by default, PostgreSQL (psycopg 3) via DATABASE_URL ----------------------------
 _database_url = env_str("DATABASE_URL")
+if not _database_url:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 DATABASES = {
     "default": database_from_url(_database_url)
     if _database_url
@@ -164,7 +166,10 @@ KYC_OCR = {
     "quotas": env_str("KYC_OCR_QUOTAS"),  # PROVIDER:ACTION=N (calls per second),...
     "quota_share": env_float("KYC_OCR_QUOTA_SHARE", 0.9),
     "max_attempts": env_int("KYC_OCR_MAX_ATTEMPTS", 4, minimum=1),
-    "processing_deadline_seconds": env_int("KYC_OCR_PROCESSING_DEADLINE", 600, minimum=30),
+    "lease_seconds": env_int("KYC_OCR_LEASE_SECONDS", 120, minimum=5),  # a worker's hold on a document
+    "backoff_base": env_float("KYC_OCR_BACKOFF_BASE", 2.0),  # seconds; full jitter, doubled per attempt
+    "backoff_cap": env_float("KYC_OCR_BACKOFF_CAP", 300.0),
+    "max_quota_wait": env_float("KYC_OCR_MAX_QUOTA_WAIT", 30.0),  # longer waits re-queue the document
     "local_workers": env_int("KYC_OCR_LOCAL_WORKERS", 0, minimum=0),  # 0: Q_CLUSTER workers
     "connect_timeout": env_float("KYC_OCR_CONNECT_TIMEOUT", 5.0),
     "read_timeout": env_float("KYC_OCR_READ_TIMEOUT", 30.0),

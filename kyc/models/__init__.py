@@ -1,6 +1,7 @@
 from kyc.models.audit import AuditEvent
 from kyc.models.cases import Applicant, Case, Decision, Note, Partner
 from kyc.models.documents import Check, Document, ExtractedField, OcrAttempt, Portrait
+from kyc.models.pipeline import ProviderState, RateLimitSlot
 
 __all__ = [
     "Applicant",
@@ -14,4 +15,6 @@ __all__ = [
     "OcrAttempt",
     "Partner",
     "Portrait",
+    "ProviderState",
+    "RateLimitSlot",
 ]

@@ -74,7 +74,7 @@ class Case(models.Model):
             # At most one case in progress per applicant (Wagtail-style conditional unique constraint).
             models.UniqueConstraint(
                 fields=["applicant"],
-                condition=~Q(status__in=[s.value for s in CASE_TERMINAL]),
+                condition=~Q(status__in=sorted(s.value for s in CASE_TERMINAL)),
                 name="one_active_case_per_applicant",
             ),
         ]

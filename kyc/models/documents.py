@@ -36,6 +36,11 @@ class Document(models.Model):
     detected_type = models.CharField(max_length=32, choices=DocumentKind.choices, blank=True)
     status_reason = models.CharField(max_length=300, blank=True, help_text=_("Why the document is unreadable or failed."))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # OCR job state lives here, not in the queue: the run (bumped by each re-run), when the next attempt
+    # may start, and until when the current attempt's worker holds the document.
+    ocr_run = models.PositiveIntegerField(default=0)
+    ocr_next_at = models.DateTimeField(null=True, blank=True)
+    ocr_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -57,6 +62,8 @@ class OcrAttempt(models.Model):
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="ocr_attempts")
     number = models.PositiveIntegerField()
+    run = models.PositiveIntegerField(default=1)
+    route_step = models.PositiveSmallIntegerField(default=0, help_text=_("0 = primary, 1.. = fallbacks"))
     provider = models.CharField(max_length=32)
     action = models.CharField(max_length=64)
     outcome = models.CharField(max_length=20, choices=OcrOutcome.choices, default=OcrOutcome.SENT, db_index=True)
@@ -70,10 +77,15 @@ class OcrAttempt(models.Model):
     raw_response = EncryptedJSONField(null=True, blank=True, help_text=_("Vendor JSON with images stripped."))
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    applied = models.BooleanField(default=False, help_text=_("Its result is the one stored on the document."))
 
     class Meta:
         ordering = ["document", "number"]
-        constraints = [models.UniqueConstraint(fields=["document", "number"], name="ocr_attempt_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="ocr_attempt_number"),
+            # A result is applied once per run, whatever the queue redelivers.
+            models.UniqueConstraint(fields=["document", "run"], condition=Q(applied=True), name="one_applied_per_run"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number} {self.provider}:{self.action} {self.outcome}"
@@ -104,6 +116,10 @@ class ExtractedField(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "name"], condition=Q(is_current=True), name="one_current_value_per_field"
+            ),
+            models.UniqueConstraint(
+                fields=["attempt", "name"], condition=Q(source__in=["vendor", "machine_code"]),
+                name="one_value_per_attempt_field",
             ),
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),

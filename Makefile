@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install system-deps run test test-postgres lint bench-ocr clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+install: system-deps $(STAMP)
+
+run: install
+	bash scripts/run.sh
+
+test: install
+	$(PY) -m pytest
+
+test-postgres: install
+	bash scripts/test-postgres.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy ocr_providers kyc/services kyc/workflow.py
+
+bench-ocr: install
+	$(PY) bench/ocr_accuracy.py
+
+clean:
+	rm -rf $(VENV) var

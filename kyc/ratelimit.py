@@ -1,0 +1,119 @@
+"""One rate limiter shared by every worker on every host, per vendor action and account.
+
+GCRA with reservations: each caller atomically advances the key's theoretical arrival time (``tat``)
+by ``1/rate`` and gets back how long to wait for its own slot, so calls start at least ``1/rate``
+apart on the shared clock, whichever host makes them. No window of one second can then hold more
+than ``ceil(rate)`` call starts. The database backend uses PostgreSQL's clock (immune to worker clock
+skew); on SQLite (one host) the writer lock serialises reservations. With ``REDIS_URL`` set, a Lua
+script on Redis's clock does the same.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kyc.models import RateLimitSlot
+
+
+@dataclass(frozen=True)
+class Reservation:
+    granted: bool
+    wait: float  # seconds to sleep before calling (granted) or before asking again (refused)
+
+
+class Limiter(Protocol):
+    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation: ...
+
+
+class DatabaseLimiter:
+    """GCRA on a ``kyc_ratelimitslot`` row."""
+
+    _PG_SQL = """
+        UPDATE kyc_ratelimitslot
+           SET tat = GREATEST(tat, clock_timestamp()) + make_interval(secs => %(interval)s)
+         WHERE key = %(key)s
+           AND GREATEST(tat, clock_timestamp()) - clock_timestamp() <= make_interval(secs => %(max_wait)s)
+     RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp())) - %(interval)s
+    """
+
+    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation:
+        interval = 1.0 / rate
+        RateLimitSlot.objects.get_or_create(key=key, defaults={"tat": timezone.now()})
+        if connection.vendor == "postgresql":
+            return self._reserve_pg(key, interval, max_wait)
+        return self._reserve_locked(key, interval, max_wait)
+
+    def _reserve_pg(self, key: str, interval: float, max_wait: float) -> Reservation:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(self._PG_SQL, {"key": key, "interval": interval, "max_wait": max_wait})
+            row = cursor.fetchone()
+        if row is None:
+            return Reservation(False, min(max_wait, interval))
+        return Reservation(True, max(0.0, float(row[0])))
+
+    def _reserve_locked(self, key: str, interval: float, max_wait: float) -> Reservation:
+        with transaction.atomic():
+            slot = RateLimitSlot.objects.select_for_update().get(key=key)
+            now = timezone.now()
+            start = max(slot.tat, now)
+            wait = (start - now).total_seconds()
+            if wait > max_wait:
+                return Reservation(False, min(max_wait, interval))
+            slot.tat = start + timedelta(seconds=interval)
+            slot.save(update_fields=["tat"])
+        return Reservation(True, wait)
+
+
+class RedisLimiter:
+    """The same GCRA as a Lua script, on Redis's own clock."""
+
+    _SCRIPT = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+        local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        local start = math.max(tat, now)
+        if start - now > max_wait then return {0, tostring(math.min(max_wait, interval))} end
+        redis.call('SET', KEYS[1], tostring(start + interval), 'EX', 3600)
+        return {1, tostring(start - now)}
+    """
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._script = self._client.register_script(self._SCRIPT)
+
+    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation:
+        granted, wait = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait])
+        return Reservation(bool(granted), float(wait))
+
+
+_limiter: Limiter | None = None
+
+
+def limiter() -> Limiter:
+    """The process's limiter: Redis when ``REDIS_URL`` is set, else the database."""
+    global _limiter
+    if _limiter is None:
+        from django.conf import settings
+
+        _limiter = RedisLimiter(settings.REDIS_URL) if settings.REDIS_URL else DatabaseLimiter()
+    return _limiter
+
+
+def acquire(key: str, rate: float, *, max_wait: float = 10.0) -> float | None:
+    """Wait for a call slot; returns the seconds waited, or None when the next slot is further away
+    than ``max_wait`` (the caller should re-queue instead of holding a worker)."""
+    reservation = limiter().reserve(key, rate, max_wait)
+    if not reservation.granted:
+        return None
+    if reservation.wait > 0:
+        time.sleep(reservation.wait)
+    return reservation.wait

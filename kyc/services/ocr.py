@@ -1,0 +1,408 @@
+"""The OCR pipeline: queue a document, claim it, call its provider inside the quota, apply the result
+exactly once, retry with backoff, fall back, and recover from killed workers.
+
+Job state lives in our rows, not in the queue (RELIABILITY.md 1.4): ``Document.status`` with
+``ocr_run``/``ocr_next_at``/``ocr_lease_until``, and one ``OcrAttempt`` per vendor call, written
+*before* the call. A task only carries a document id; running it twice is harmless because the claim
+happens under a row lock and results are applied once per run (a unique constraint backs that up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from kyc import ratelimit
+from kyc.choices import DocumentStatus, OcrOutcome
+from kyc.exceptions import KycError
+from kyc.models import Case, Document, OcrAttempt, ProviderState
+from kyc.routing import RouteStep, parse_quotas, parse_routes
+from kyc.services.audit import audit_record
+from kyc.services.documents import _document_set_status
+from kyc.services.results import result_apply
+from kyc.storage import private_storage
+from ocr_providers import OcrError, OcrMisconfigured, OcrProvider, OcrRejected, OcrRequest, OcrResult
+from ocr_providers import OcrUnavailable
+from ocr_providers.documents import DocumentType, Side
+
+log = logging.getLogger(__name__)
+TASK = "kyc.tasks.document_ocr_task"
+SHORT_WAIT = 15.0  # a task sleeps this long at most for a document's next attempt; longer waits go to the sweeper
+LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
+_UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
+
+
+def _conf() -> dict[str, Any]:
+    return settings.KYC_OCR  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=8)
+def _routes(spec: str) -> dict[str, tuple[RouteStep, ...]]:
+    return parse_routes(spec)
+
+
+@lru_cache(maxsize=8)
+def _quotas(spec: str) -> dict[str, float]:
+    return parse_quotas(spec)
+
+
+def routes() -> dict[str, tuple[RouteStep, ...]]:
+    return _routes(_conf()["routes"])
+
+
+def quotas() -> dict[str, float]:
+    return _quotas(_conf()["quotas"])
+
+
+_providers: dict[str, OcrProvider] = {}
+
+
+def provider_for(name: str) -> OcrProvider:
+    """One provider instance per process, so the offline engine and token caches load once."""
+    if name not in _providers:
+        from kyc.ocr_config import build_provider
+
+        _providers[name] = build_provider(name)
+    return _providers[name]
+
+
+# --- queueing -------------------------------------------------------------------------------------------
+
+
+def _enqueue_on_commit(document_id: Any) -> None:
+    transaction.on_commit(lambda: async_task(TASK, str(document_id), group="ocr"))
+
+
+@transaction.atomic
+def document_queue(*, document: Document, actor: AbstractBaseUser | None, reason: str = "") -> Document:
+    """Queue a document for OCR. From extracted/unreadable/failed this is a re-run: a new run with new
+    attempts; earlier attempts and their fields stay as history."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    rerun = document.status != DocumentStatus.RECEIVED
+    _document_set_status(document, to=DocumentStatus.QUEUED, actor=actor, reason=reason or ("re-run" if rerun else ""),
+                         data={"run": document.ocr_run + 1})
+    document.ocr_run += 1
+    document.ocr_next_at = timezone.now()
+    document.save(update_fields=["ocr_run", "ocr_next_at"])
+    _enqueue_on_commit(document.pk)
+    return document
+
+
+@transaction.atomic
+def document_queue_all(*, case: Case, actor: AbstractBaseUser | None) -> int:
+    """Queue every received document of a case."""
+    documents = list(case.documents.filter(status=DocumentStatus.RECEIVED))
+    for document in documents:
+        document_queue(document=document, actor=actor)
+    return len(documents)
+
+
+# --- claiming -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    document_id: Any
+    attempt_id: int
+    run: int
+    step: RouteStep
+    document_type: str
+    side: str
+    image: str
+
+
+def _budget_used(document: Document, step_index: int) -> int:
+    return (OcrAttempt.objects.filter(document=document, run=document.ocr_run, route_step=step_index)
+            .exclude(error_code=LOCAL_QUOTA_CODE).count())
+
+
+def _suspended() -> set[str]:
+    return set(ProviderState.objects.filter(suspended=True).values_list("provider", flat=True))
+
+
+def next_step(document: Document) -> tuple[int, RouteStep] | str:
+    """The route step the next attempt should use; ``"wait"`` when the only steps left are suspended
+    providers, ``"exhausted"`` when every step has used its attempts."""
+    suspended, waiting = _suspended(), False
+    for index, step in enumerate(routes()[document.document_type]):
+        if _budget_used(document, index) >= _conf()["max_attempts"]:
+            continue
+        if step.provider in suspended:
+            waiting = True
+            continue
+        return index, step
+    return "wait" if waiting else "exhausted"
+
+
+def _lock(document_id: Any) -> Document | None:
+    queryset = Document.objects.filter(pk=document_id)
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)  # another worker has it: not our turn
+    else:
+        queryset = queryset.select_for_update()
+    return queryset.first()
+
+
+def _take_over_if_lost(document: Document, now: Any) -> bool:
+    """A document left in processing past its lease lost its worker: its in-flight attempt becomes
+    ``unknown`` (the vendor may have answered and billed it) and the document is queued again."""
+    if document.status != DocumentStatus.PROCESSING or not document.ocr_lease_until or document.ocr_lease_until > now:
+        return False
+    lost = list(OcrAttempt.objects.filter(document=document, outcome=OcrOutcome.SENT).values_list("number", flat=True))
+    OcrAttempt.objects.filter(document=document, outcome=OcrOutcome.SENT).update(
+        outcome=OcrOutcome.UNKNOWN, error_class="unknown", error_code="worker_lost",
+        error_message="The worker stopped before the vendor's answer was recorded.", finished_at=now)
+    _document_set_status(document, to=DocumentStatus.QUEUED, actor=None, reason="worker lost; queued again",
+                         data={"unknown_attempts": lost})
+    return True
+
+
+def _claim(document_id: Any) -> Claim | float | None:
+    """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do)."""
+    with transaction.atomic():
+        document = _lock(document_id)
+        if document is None:
+            return None
+        now = timezone.now()
+        _take_over_if_lost(document, now)
+        if document.status != DocumentStatus.QUEUED:
+            return None
+        if document.ocr_next_at and document.ocr_next_at > now:
+            return (document.ocr_next_at - now).total_seconds()
+        choice = next_step(document)
+        if choice == "wait":
+            document.ocr_next_at = now + timedelta(minutes=5)
+            document.save(update_fields=["ocr_next_at"])
+            return None
+        if choice == "exhausted":
+            _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
+                                 reason="every configured provider used its attempts")
+            _route_case_on_commit(document)
+            return None
+        return _start_attempt(document, *choice, now=now)  # type: ignore[misc]
+
+
+def _start_attempt(document: Document, step_index: int, step: RouteStep, *, now: Any) -> Claim:
+    number = (document.ocr_attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    attempt = OcrAttempt.objects.create(document=document, number=number, run=document.ocr_run,
+                                        route_step=step_index, provider=step.provider, action=step.action)
+    _document_set_status(document, to=DocumentStatus.PROCESSING, actor=None,
+                         data={"attempt": number, "provider": str(step)})
+    document.ocr_lease_until = now + timedelta(seconds=_conf()["lease_seconds"])
+    document.save(update_fields=["ocr_lease_until"])
+    return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
+
+
+# --- calling --------------------------------------------------------------------------------------------
+
+
+def _quota_key(step: RouteStep) -> str:
+    vendor = _conf().get(step.provider, {})
+    account = vendor.get("secret_id") or vendor.get("ak") or vendor.get("iam_username") or ""
+    account_tag = hashlib.sha256(account.encode()).hexdigest()[:12]  # names the account, reveals nothing
+    return f"{step}:{vendor.get('region', '')}:{account_tag}"
+
+
+def _wait_for_quota(step: RouteStep) -> bool:
+    rate = quotas().get(str(step))
+    if not rate:
+        return True
+    waited = ratelimit.acquire(_quota_key(step), rate * _conf()["quota_share"], max_wait=_conf()["max_quota_wait"])
+    return waited is not None
+
+
+def _call(claim: Claim) -> OcrResult | OcrError:
+    with private_storage().open(claim.image, "rb") as handle:
+        image = handle.read()
+    action = "" if claim.step.action == "auto" else claim.step.action
+    request = OcrRequest(image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side),
+                         action=action)
+    try:
+        return provider_for(claim.step.provider).recognize(request)
+    except OcrError as error:
+        return error
+    except Exception as error:  # a provider bug must not lose the document; the type name is enough to debug
+        log.exception("provider %s raised %s", claim.step.provider, type(error).__name__)
+        return OcrUnavailable(f"the provider failed unexpectedly ({type(error).__name__})", code="provider_crashed")
+
+
+def ocr_document_run(*, document_id: Any) -> str:
+    """The task body. Returns a short status word (stored by django-q2; never personal data)."""
+    for _ in range(3):
+        claim = _claim(document_id)
+        if not isinstance(claim, float):
+            break
+        if claim > SHORT_WAIT:
+            return "deferred"
+        time.sleep(claim)
+    if claim is None or isinstance(claim, float):
+        return "nothing to do"
+    if not _wait_for_quota(claim.step):
+        return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
+    started = time.monotonic()
+    outcome = _call(claim)
+    return _finish(claim, outcome, int((time.monotonic() - started) * 1000))
+
+
+# --- finishing ------------------------------------------------------------------------------------------
+
+
+def _backoff(attempts: int, retry_after: float | None) -> float:
+    """Full jitter (AWS), never shorter than the vendor's Retry-After."""
+    conf = _conf()
+    ceiling = min(conf["backoff_cap"], conf["backoff_base"] * 2 ** max(attempts - 1, 0))
+    return max(retry_after or 0.0, random.uniform(0, ceiling))
+
+
+def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int) -> None:
+    attempt.latency_ms, attempt.finished_at = latency_ms, timezone.now()
+    fields = ["latency_ms", "finished_at", "outcome", "vendor_request_id", "error_class", "error_code",
+              "vendor_code", "error_message", "warnings", "raw_response"]
+    if isinstance(outcome, OcrError):
+        attempt.outcome = {"retryable": OcrOutcome.RETRYABLE_ERROR, "final": OcrOutcome.FINAL_ERROR,
+                           "configuration": OcrOutcome.CONFIG_ERROR}.get(outcome.kind, OcrOutcome.RETRYABLE_ERROR)
+        if outcome.code == "unknown_outcome":
+            attempt.outcome = OcrOutcome.UNKNOWN
+        attempt.vendor_request_id = outcome.request_id[:128]
+        attempt.error_class, attempt.error_code = outcome.kind, outcome.code[:64]
+        attempt.vendor_code, attempt.error_message = outcome.vendor_code[:128], outcome.message[:500]
+    else:
+        attempt.outcome, attempt.vendor_request_id = OcrOutcome.SUCCEEDED, outcome.request_id[:128]
+        attempt.warnings, attempt.raw_response = list(outcome.warnings), dict(outcome.raw)
+    attempt.save(update_fields=fields)
+
+
+def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int) -> str:
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=claim.document_id)
+        attempt = OcrAttempt.objects.select_for_update().get(pk=claim.attempt_id)
+        stale = attempt.outcome != OcrOutcome.SENT or document.status != DocumentStatus.PROCESSING \
+            or document.ocr_run != claim.run
+        _record_attempt(attempt, outcome, latency_ms)
+        if stale:  # the lease expired and someone else took over: keep the record, change nothing else
+            audit_record(actor=None, action="document.ocr_late_answer", obj=attempt, case_id=document.case_id,
+                         data={"attempt": attempt.number})
+            return "stale"
+        document.ocr_lease_until = None
+        document.save(update_fields=["ocr_lease_until"])
+        if isinstance(outcome, OcrResult):
+            return _finish_success(document, attempt, outcome)
+        return _finish_error(document, attempt, outcome)
+
+
+def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) -> str:
+    applied = result_apply(document=document, attempt=attempt, result=result)
+    target = DocumentStatus.EXTRACTED if applied else DocumentStatus.UNREADABLE
+    reason = "" if applied else "the provider found no document fields in the image"
+    _document_set_status(document, to=target, actor=None, reason=reason,
+                         data={"attempt": attempt.number, "provider": attempt.provider, "fields": applied})
+    _route_case_on_commit(document)
+    return target
+
+
+def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> str:
+    if isinstance(error, OcrMisconfigured):
+        provider_suspend(provider=attempt.provider, error=error)
+        return _retry_later(document, attempt, delay=0.0, reason="provider suspended: configuration error")
+    if isinstance(error, OcrRejected):
+        target = DocumentStatus.UNREADABLE if error.code in _UNREADABLE_CODES else DocumentStatus.FAILED
+        vendor = f" [{attempt.provider} {error.vendor_code}]" if error.vendor_code else f" [{attempt.provider}]"
+        _document_set_status(document, to=target, actor=None, reason=f"{error.message}{vendor}",
+                             data={"attempt": attempt.number, "code": error.code})
+        _route_case_on_commit(document)
+        return target
+    used = _budget_used(document, attempt.route_step)
+    return _retry_later(document, attempt, delay=_backoff(used, error.retry_after),
+                        reason=f"retryable error {error.code} from {attempt.provider}")
+
+
+def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reason: str) -> str:
+    if next_step(document) == "exhausted":
+        _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
+                             reason=f"{reason}; no attempts left on any provider",
+                             data={"attempt": attempt.number})
+        _route_case_on_commit(document)
+        return DocumentStatus.FAILED
+    _document_set_status(document, to=DocumentStatus.QUEUED, actor=None, reason=reason,
+                         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)})
+    document.ocr_next_at = timezone.now() + timedelta(seconds=delay)
+    document.save(update_fields=["ocr_next_at"])
+    if delay <= SHORT_WAIT:
+        _enqueue_on_commit(document.pk)
+    return "retry"
+
+
+def _route_case_on_commit(document: Document) -> None:
+    from kyc.services.routing import case_route
+
+    case_id = document.case_id
+    transaction.on_commit(lambda: case_route(case_id=case_id))
+
+
+# --- operators ------------------------------------------------------------------------------------------
+
+
+def provider_suspend(*, provider: str, error: OcrError) -> None:
+    """Stop calling a provider after a configuration error, and say so loudly."""
+    state, _ = ProviderState.objects.select_for_update().get_or_create(provider=provider)
+    if state.suspended:
+        return
+    state.suspended, state.reason, state.vendor_code = True, error.message[:500], error.vendor_code[:128]
+    state.suspended_at = timezone.now()
+    state.save()
+    audit_record(actor=None, action="provider.suspended", obj=state,
+                 data={"provider": provider, "code": error.code, "vendor_code": error.vendor_code})
+    log.error("OCR provider %s suspended after a configuration error (%s %s); resume it in the admin once fixed",
+              provider, error.code, error.vendor_code)
+
+
+@transaction.atomic
+def provider_resume(*, provider: str, actor: AbstractBaseUser | None) -> None:
+    state = ProviderState.objects.select_for_update().get(provider=provider)
+    state.suspended, state.resumed_at = False, timezone.now()
+    state.save(update_fields=["suspended", "resumed_at"])
+    audit_record(actor=actor, action="provider.resumed", obj=state, data={"provider": provider})
+    waiting = Document.objects.filter(status=DocumentStatus.QUEUED).values_list("pk", flat=True)
+    Document.objects.filter(pk__in=list(waiting)).update(ocr_next_at=timezone.now())
+    for document_id in waiting:
+        _enqueue_on_commit(document_id)
+
+
+def ocr_sweep() -> dict[str, int]:
+    """The reaper and dispatcher (scheduled every minute): re-queue documents whose worker was lost,
+    and enqueue queued documents whose next attempt is due but whose task is gone or deferred."""
+    now = timezone.now()
+    lost = list(Document.objects.filter(status=DocumentStatus.PROCESSING, ocr_lease_until__lt=now)
+                .values_list("pk", flat=True))
+    for document_id in lost:
+        with transaction.atomic():
+            document = _lock(document_id)
+            if document is not None and _take_over_if_lost(document, now):
+                _enqueue_on_commit(document.pk)
+    due = Document.objects.filter(status=DocumentStatus.QUEUED).filter(
+        Q(ocr_next_at__lte=now) | Q(ocr_next_at__isnull=True), updated_at__lt=now - timedelta(seconds=30))
+    due_ids = list(due.values_list("pk", flat=True))
+    for document_id in due_ids:
+        async_task(TASK, str(document_id), group="ocr")
+    return {"requeued_lost": len(lost), "dispatched": len(due_ids)}
+
+
+def document_rerun(*, document: Document, actor: AbstractBaseUser) -> Document:
+    """Staff re-run OCR: a new run with new attempts; the old attempts and fields stay."""
+    if document.status not in {DocumentStatus.EXTRACTED, DocumentStatus.UNREADABLE, DocumentStatus.FAILED}:
+        raise KycError(f"OCR can be re-run on extracted, unreadable or failed documents, not {document.status}",
+                       code="rerun_not_allowed")
+    return document_queue(document=document, actor=actor, reason="re-run requested")

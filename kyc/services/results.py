@@ -1,0 +1,119 @@
+"""Storing an OCR result on a document: fields, portraits, warnings and our own checks.
+
+Called by the pipeline inside its finishing transaction, with the document row locked; the
+``one_applied_per_run`` and ``one_value_per_attempt_field`` constraints make a second application of
+the same run fail loudly rather than silently duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from kyc.choices import FieldSource
+from kyc.exceptions import DocumentInvalid
+from kyc.models import Check, Document, ExtractedField, OcrAttempt, Portrait
+from kyc.services.audit import audit_record
+from kyc.services.documents import blind_index_for
+from kyc.services.intake import image_normalise
+from kyc.storage import private_storage
+from ocr_providers import OcrResult
+from ocr_providers.documents import DocumentType, Side
+
+log = logging.getLogger(__name__)
+_SOURCES = {FieldSource.VENDOR.value, FieldSource.MACHINE_CODE.value}
+
+
+def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
+    rows = [
+        ExtractedField(
+            document=document, attempt=attempt, name=name, value=field.value, raw=field.raw or None,
+            confidence=None if field.confidence is None else min(max(float(field.confidence), 0.0), 1.0),
+            source=field.source if field.source in _SOURCES else FieldSource.VENDOR,
+            blind_index=blind_index_for(document.document_type, name, field.value),
+        )
+        for name, field in result.fields.items()
+        if field.value not in (None, "", [])  # a field not found is missing, never an empty value
+    ]
+    ExtractedField.objects.filter(document=document, is_current=True).update(is_current=False)  # history stays
+    ExtractedField.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
+    stored = 0
+    for portrait in result.portraits:
+        try:
+            image = image_normalise(portrait.image)  # vendor bytes get the same scrubbing as uploads
+        except DocumentInvalid as error:
+            log.warning("portrait from %s discarded: %s", attempt.provider, error.code)
+            continue
+        name = private_storage().save(f"portraits/{uuid.uuid4().hex}.{image.extension}", ContentFile(image.content))
+        Portrait.objects.create(document=document, attempt=attempt, image=name, content_type=image.content_type,
+                                corners=[list(point) for point in portrait.corners])
+        stored += 1
+    return stored
+
+
+def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) -> list[Check]:
+    from kyc.checks import CheckInput, run_checks
+    from kyc.services.duplicates import duplicate_lookup_for
+
+    applicant = document.case.applicant
+    declared = {key: getattr(applicant, f"declared_{key}") for key in ("name_zh", "name_en", "birth_date", "nationality")}
+    inp = CheckInput(
+        document_type=DocumentType(document.document_type), side=Side(document.side), fields=result.fields,
+        warnings=tuple(result.warnings), declared={k: v for k, v in declared.items() if v},
+        today=timezone.localdate(), expiry_warning_days=settings.KYC_EXPIRY_WARNING_DAYS,
+        duplicate_lookup=duplicate_lookup_for(applicant),
+    )
+    outcomes = list(run_checks(inp))
+    if result.document_type and result.document_type.value != document.document_type:
+        outcomes.append(_type_mismatch(document, result))
+    document.checks.filter(is_current=True).update(is_current=False)
+    return Check.objects.bulk_create([
+        Check(case_id=document.case_id, document=document, attempt=attempt, code=o.code, result=o.result,
+              detail=o.detail[:500], data=_jsonable(o.data))
+        for o in outcomes
+    ])
+
+
+def _type_mismatch(document: Document, result: OcrResult) -> Any:
+    from kyc.checks import CheckOutcome
+
+    return CheckOutcome(code="document_type_matches", result="fail",
+                        detail=f"Submitted as {document.get_document_type_display()}, but the image looks like "
+                               f"a {result.document_type.value.replace('_', ' ')}.",  # type: ignore[union-attr]
+                        data={"detected": result.document_type.value})  # type: ignore[union-attr]
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple | set):
+        return [_jsonable(v) for v in data]
+    return data.isoformat() if isinstance(data, date) else data
+
+
+def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
+    """Store ``result`` as the document's current reading; returns the number of fields stored."""
+    field_count = _store_fields(document, attempt, result)
+    portrait_count = _store_portraits(document, attempt, result)
+    checks = _store_checks(document, attempt, result) if field_count else []
+    if result.detected_type and result.document_type:
+        document.detected_type = result.document_type.value
+        document.save(update_fields=["detected_type"])
+    attempt.applied = True
+    attempt.save(update_fields=["applied"])
+    audit_record(actor=None, action="document.ocr_applied", obj=document, case_id=document.case_id, data={
+        "attempt": attempt.number, "provider": attempt.provider, "action": attempt.action,
+        "vendor_request_id": attempt.vendor_request_id, "fields": sorted(result.fields), "portraits": portrait_count,
+        "warnings": list(result.warnings), "checks": {c.code: c.result for c in checks},
+    })
+    return field_count
