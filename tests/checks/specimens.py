@@ -46,8 +46,8 @@ def make_input(
         for name, value in values.items()
         if name not in drop
     }
-    return CheckInput(document_type=document_type, side=side, fields=fields, today=options.pop("today", TODAY),
-                      **options)  # fmt: skip
+    today = options.pop("today", TODAY)
+    return CheckInput(document_type=document_type, side=side, fields=fields, today=today, **options)
 
 
 def lookup_returning(*ids: str) -> Callable[[str, str], list[str]]:

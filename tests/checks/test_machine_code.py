@@ -127,12 +127,22 @@ COMPARED = {
     EEP: ["document_number", "birth_date", "expiry_date"],
     MTP: ["document_number", "birth_date", "expiry_date", "sex", "name", "issue_times"],
 }
+
+
+def _other_day(iso: str) -> str:
+    return date.fromisoformat(iso).replace(day=1 if iso[-2:] != "01" else 2).isoformat()
+
+
 MUTATIONS = {
-    "document_number": ("document_number", lambda v: v[:-1] + ("1" if v[-1] != "1" else "2"), "document number"),
-    "birth_date": ("birth_date", lambda v: date.fromisoformat(v).replace(day=1 if v[-2:] != "01" else 2).isoformat(), "birth date"),
+    "document_number": (
+        "document_number",
+        lambda v: v[:-1] + ("1" if v[-1] != "1" else "2"),
+        "document number",
+    ),
+    "birth_date": ("birth_date", _other_day, "birth date"),
     "expiry_date": ("expiry_date", lambda v: str(int(v[:4]) + 1) + v[4:], "expiry date"),
     "sex": ("sex", lambda v: "F" if v == "M" else "M", "sex"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("index", INDICES)
