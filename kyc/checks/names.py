@@ -125,7 +125,9 @@ def _printed(inp: CheckInput) -> dict[str, str | None]:
 
 def check_declared_data_matches(inp: CheckInput) -> CheckOutcome:
     """What the applicant declared (names, birth date, nationality) agrees with this document side."""
-    declared = {k: v.strip() for k, v in inp.declared.items() if k in _COMPARE and v and v.strip()}
+    # Stored declared values are strings, but a date or None from a caller must not crash the check.
+    given = {k: str(v).strip() for k, v in inp.declared.items() if k in _COMPARE and v is not None}
+    declared = {k: v for k, v in given.items() if v}
     if not declared:
         return CheckOutcome(DECLARED, NOT_AVAILABLE, "The applicant declared no data to compare.")
     printed = _printed(inp)

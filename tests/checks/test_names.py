@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from kyc.checks import (
@@ -169,7 +171,7 @@ def test_passport_nationality_is_compared(nationality, result):
     ("document_type", "side", "declared", "says"),
     [
         (HKID, Side.FRONT, {}, "declared no data"),
-        (HKID, Side.FRONT, {"name_en": "  "}, "declared no data"),
+        (HKID, Side.FRONT, {"name_en": "  ", "name_zh": None}, "declared no data"),
         (HKID, Side.FRONT, {"nationality": "CHN"}, "None of the declared data"),
         (EEP, Side.BACK, {"name_en": "ZHANG SAN"}, "None of the declared data"),
     ],
@@ -178,3 +180,9 @@ def test_declared_data_is_not_available_without_overlap(document_type, side, dec
     outcome = check_declared_data_matches(make_input(document_type, side, declared=declared))
     assert outcome.result == NOT_AVAILABLE
     assert says in outcome.detail
+
+
+def test_a_declared_birth_date_given_as_a_date_is_compared():
+    birth = date.fromisoformat(truth(HKID)["birth_date"])
+    outcome = check_declared_data_matches(make_input(HKID, declared={"birth_date": birth}))
+    assert outcome.result == PASS
