@@ -20,7 +20,9 @@ from kyc.choices import DocumentKind, DocumentSide, ReasonCode
 from kyc.exceptions import KycError
 from kyc.models import (
     Applicant, AuditEvent, Case, Check, Decision, Document, ExtractedField, Note, OcrAttempt, Partner, Portrait,
+    ProviderState,
 )
+from kyc.services import ocr as ocr_services
 from kyc.services import cases as case_services
 from kyc.services.audit import audit_record
 from kyc.services.documents import document_add, document_fields_read
@@ -205,6 +207,20 @@ class DocumentAdmin(ReadOnlyAdmin):
                        "width", "height", "size_bytes", "original_format", "original_sha256", "created_at"]
     fields = readonly_fields
     inlines = [FieldInline, AttemptInline]
+    actions = ["rerun_ocr"]
+
+    @admin.action(description="Re-run OCR (keeps earlier attempts and fields)")
+    def rerun_ocr(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        for document in queryset:
+            try:
+                ocr_services.document_rerun(document=document, actor=request.user)  # type: ignore[arg-type]
+            except KycError as error:
+                self.message_user(request, f"{document}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{document}: queued for OCR", messages.SUCCESS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kyc.change_document") and obj is None  # actions only, no edit form
 
     @admin.display(description="Document")
     def short_id(self, obj: Document) -> str:
@@ -292,3 +308,33 @@ class PortraitAdmin(ReadOnlyAdmin):
     def image_link(self, obj: Portrait) -> str:
         return format_html('<a href="{}" target="_blank" rel="noopener">view portrait (logged)</a>',
                            reverse("portrait-image", args=[obj.pk]))
+
+
+@admin.register(ProviderState)
+class ProviderStateAdmin(ReadOnlyAdmin):
+    """Suspended providers (after a configuration error) and the effective routing of every type."""
+
+    list_display = ["provider", "suspended", "vendor_code", "reason", "suspended_at", "resumed_at"]
+    actions = ["resume"]
+    change_list_template = "admin/kyc/providerstate/change_list.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kyc.change_providerstate") and obj is None
+
+    @admin.action(description="Resume calls to the selected providers")
+    def resume(self, request: HttpRequest, queryset: QuerySet[ProviderState]) -> None:
+        for state in queryset.filter(suspended=True):
+            ocr_services.provider_resume(provider=state.provider, actor=request.user)  # type: ignore[arg-type]
+            self.message_user(request, f"{state.provider} resumed", messages.SUCCESS)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        quotas = ocr_services.quotas()
+        routing = [
+            {"type": DocumentKind(code).label, "steps": [
+                {"step": str(step), "quota": quotas.get(str(step))} for step in steps]}
+            for code, steps in ocr_services.routes().items()
+        ]
+        context = {**(extra_context or {}), "routing": routing,
+                   "quota_share": ocr_services._conf()["quota_share"],
+                   "max_attempts": ocr_services._conf()["max_attempts"]}
+        return super().changelist_view(request, context)

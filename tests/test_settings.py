@@ -1,0 +1,66 @@
+"""Settings come from the environment only, through validating readers, and every one is documented."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from kyc import env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _variables_read_by_settings() -> set[str]:
+    tree = ast.parse((ROOT / "kyc" / "settings.py").read_text())
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("env_")
+        and node.args and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def test_every_variable_is_listed_in_env_example():
+    listed = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+              if line and not line.startswith("#") and "=" in line}
+    read = _variables_read_by_settings()
+    assert len(read) > 40
+    assert read - listed == set()
+
+
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "KYC_FIELD_KEYS", "KYC_BLIND_INDEX_KEY"])
+def test_secrets_have_no_default_outside_debug(name):
+    code = "import kyc.settings"
+    environment = {"PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50,
+                   "KYC_FIELD_KEYS": "a:" + "A" * 43 + "=", "KYC_BLIND_INDEX_KEY": "y" * 40, "KYC_VAR_DIR": "/tmp/kyc-t"}
+    environment.pop(name)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode != 0
+    assert f"{name} must be set when DEBUG is off" in result.stderr
+
+
+def test_readers_refuse_malformed_values(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "perhaps")
+    monkeypatch.setenv("X_INT", "ten")
+    monkeypatch.setenv("X_LOW", "0")
+    with pytest.raises(ImproperlyConfigured, match="X_BOOL must be one of"):
+        env.env_bool("X_BOOL")
+    with pytest.raises(ImproperlyConfigured, match="X_INT must be a whole number"):
+        env.env_int("X_INT", 1)
+    with pytest.raises(ImproperlyConfigured, match="X_LOW must be at least 1"):
+        env.env_int("X_LOW", 1, minimum=1)
+
+
+def test_database_url_selects_postgresql():
+    config = env.database_from_url("postgres://u:p%40ss@db.internal:6543/kyc?sslmode=require")
+    assert (config["ENGINE"], config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
+        "django.db.backends.postgresql", "kyc", "u", "p@ss", "db.internal", "6543")
+    assert config["OPTIONS"] == {"sslmode": "require"} and config["CONN_MAX_AGE"] == 0
+    with pytest.raises(ImproperlyConfigured, match="scheme"):
+        env.database_from_url("mysql://x/y")
