@@ -52,7 +52,8 @@ _VENDORS = {"tencent": _tencent, "huawei": _huawei}
 def provider_config(name: str) -> ProviderConfig:
     """The ``ProviderConfig`` for provider ``name`` from ``settings.KYC_OCR`` (secrets stay out of repr)."""
     ocr: dict[str, Any] = settings.KYC_OCR
-    section = ocr.get(name) if isinstance(ocr.get(name), dict) else {}
+    found = ocr.get(name)
+    section: dict[str, Any] = found if isinstance(found, dict) else {}
     specific = _VENDORS[name](section) if name in _VENDORS else {"options": dict(section)}
     return ProviderConfig(name=name, **_common(ocr), **specific)
 

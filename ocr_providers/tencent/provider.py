@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ import httpx
 
 from ocr_providers.base import OcrRequest, OcrResult, ProviderConfig
 from ocr_providers.documents import DocumentType, Side
-from ocr_providers.exceptions import OcrMisconfigured, OcrUnknownOutcome
+from ocr_providers.exceptions import OcrError, OcrMisconfigured, OcrUnknownOutcome
 from ocr_providers.http import HttpResponse, build_client, host_of
 from ocr_providers.normalise import Extraction, strip_images
 from ocr_providers.tencent import errors, signing
 from ocr_providers.tencent.mapping import MAPPERS
 
 __all__ = ["ACTIONS", "TencentOcrProvider"]
+
+logger = logging.getLogger("ocr_providers.tencent")
 
 MAINLAND_ENDPOINT = "https://ocr.tencentcloudapi.com"
 INTL_ENDPOINT = "https://ocr.intl.tencentcloudapi.com"
@@ -163,8 +166,15 @@ class TencentOcrProvider:
                 url, content=body, headers=headers, deadline_at=deadline_at, action=action.name
             )
             try:
-                return self._parse(response)
-            except OcrMisconfigured as exc:
+                payload = self._parse(response)
+                logger.info("tencent %s RequestId=%s", action.name, _rid(payload))  # Tencent support needs it
+                return payload
+            except OcrError as exc:
+                logger.info(
+                    "tencent %s failed: %s RequestId=%s", action.name, exc.vendor_code, exc.request_id
+                )
+                if not isinstance(exc, OcrMisconfigured):
+                    raise
                 # SignatureExpire: vendors.md A.6 allows one retry with a fresh timestamp; a second one
                 # means our clock is off, which is an operator's problem.
                 if exc.vendor_code != "AuthFailure.SignatureExpire" or attempt == 2:

@@ -1,0 +1,78 @@
+"""Scripting the emulator from another process: the control endpoints and ``manage.py ocr_emulator``."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ocr_providers.base import OcrRequest
+from ocr_providers.documents import DocumentType
+from ocr_providers.emulator import Answer, EmulatorControl, Fault, VendorError
+from ocr_providers.emulator.formats import format_tencent_hkid_card_ocr
+from ocr_providers.emulator.samples import SAMPLES
+from ocr_providers.exceptions import OcrError, OcrRejected, OcrUnknownOutcome
+from ocr_providers.tencent import TencentOcrProvider
+
+from .conftest import IMAGE, tencent_config
+
+HKID = OcrRequest(image=IMAGE, document_type=DocumentType.HK_ID_CARD)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_control_endpoints_script_answers_errors_and_faults(emulator):
+    control = EmulatorControl(emulator.url)
+    truth = {**SAMPLES[(DocumentType.HK_ID_CARD, "front")], "name_zh": "何家明"}
+    control.script(
+        "HKIDCardOCR",
+        Answer(format_tencent_hkid_card_ocr(truth)),
+        VendorError("FailedOperation.NoHKIDCard", "no card"),
+        Fault("malformed_json"),
+    )
+    provider = TencentOcrProvider(tencent_config(emulator.url))
+    assert provider.recognize(HKID).fields["name_zh"].value == "何家明"
+    with pytest.raises(OcrRejected):
+        provider.recognize(HKID)
+    with pytest.raises(OcrUnknownOutcome):
+        provider.recognize(HKID)
+    outcomes = [c["outcome"] for c in control.calls()]
+    assert outcomes == ["ok", "FailedOperation.NoHKIDCard", "fault:malformed_json"]
+    control.reset()
+    assert control.calls() == []
+
+
+def test_control_rejects_nonsense(emulator):
+    with pytest.raises(ValueError):
+        EmulatorControl(emulator.url)._post("script", {"action": "X", "replies": [{"bogus": 1}]})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_manage_py_ocr_emulator_serves_and_is_scriptable():
+    port = _free_port()
+    command = [sys.executable, "manage.py", "ocr_emulator", "--port", str(port), "--quota", "HKIDCardOCR=1/s"]
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        control = EmulatorControl(f"http://127.0.0.1:{port}")
+        for _ in range(200):  # wait for the port, bounded by attempts rather than by time
+            try:
+                control.calls()
+                break
+            except OcrError:
+                time.sleep(0.05)
+        control.script("HKIDCardOCR", VendorError("FailedOperation.NoHKIDCard"))
+        with pytest.raises(OcrRejected):
+            TencentOcrProvider(tencent_config(control.base_url)).recognize(HKID)
+        assert [c["outcome"] for c in control.calls()] == ["FailedOperation.NoHKIDCard"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
