@@ -21,6 +21,7 @@ from ocr_providers.normalise import (
     parse_date,
     parse_sex,
     permit_type,
+    round_trips,
     split_validity,
     telecode,
 )
@@ -116,7 +117,7 @@ def _endorsement(region: str, info: Mapping[str, Any]) -> dict[str, Any]:
     values = {
         "region": region,
         "type": clean(info.get("endorsement_type")),
-        "valid_round_trips": clean(info.get("valid_round_trips")),
+        "valid_round_trips": round_trips(info.get("valid_round_trips")),
         "valid_until": parse_date(until) if until else None,
         "remark": clean(info.get("remark")),
         "issue_info": clean(info.get("issue_info")),

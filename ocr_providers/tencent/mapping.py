@@ -38,8 +38,6 @@ WARN_CODES: dict[int, str] = {
     -9109: Warning.NOT_OFFERED,  # warning capability not enabled for this account
 }
 
-_EEP_TITLES = ("往来港澳通行证", "往来台湾通行证")
-
 
 def map_warn_card_infos(payload: Payload, out: Extraction) -> None:
     """Normalised warnings; no ``WarnCardInfos`` key at all means the action offers no such checks."""
@@ -146,7 +144,7 @@ def map_mainland_permit_ocr(payload: Payload, side: Side | None) -> Extraction:
     title = clean(payload.get("Type")) or clean(
         (payload.get("MainlandTravelPermitBackInfos") or {}).get("Type")
     )
-    is_eep = any(t in title for t in _EEP_TITLES)
+    is_eep = permit_type(title) in ("CS", "CD")
     doc = DocumentType.EXIT_ENTRY_PERMIT if is_eep else DocumentType.MAINLAND_TRAVEL_PERMIT
     back = payload.get("MainlandTravelPermitBackInfos")
     if back and not clean(payload.get("Name")):
