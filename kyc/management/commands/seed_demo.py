@@ -14,6 +14,7 @@ from django.db import transaction
 from kyc.models import Partner
 from kyc.services import cases as case_services
 from kyc.services.documents import document_add
+from kyc.services.ocr import document_queue_all, ocr_document_run
 from kyc.specimens import FontMissing, render_specimen
 
 SEED = 2026
@@ -31,6 +32,15 @@ DEMO_APPLICANTS = [
     ("DEMO-EEP-002", "exit_entry_permit", ["front"], "rejected"),
     ("DEMO-MTP-002", "mainland_travel_permit", ["front"], "resubmission_requested"),
 ]
+
+
+def _declared(ref: str, truth: dict) -> dict[str, str]:
+    """What the applicant told the partner: the document's own data, except for one applicant whose
+    declared birth date is wrong, so the demo shows a failing check."""
+    declared = {"name_zh": truth["name_zh"], "birth_date": truth["birth_date"]}
+    if ref == "DEMO-EEP-001":
+        declared["birth_date"] = "1970-01-01"
+    return declared
 
 
 class Command(BaseCommand):
@@ -76,21 +86,22 @@ class Command(BaseCommand):
     def _applicants(self, users: dict[str, User]) -> None:
         partner = case_services.partner_create(name="Demo Securities Ltd", slug="demo-securities", actor=None)
         for index, (ref, document_type, sides, outcome) in enumerate(DEMO_APPLICANTS):
-            applicant = case_services.applicant_create(partner=partner, external_ref=ref, actor=None)
+            images = {side: render_specimen(document_type, side, seed=SEED, index=index) for side in sides}
+            applicant = case_services.applicant_create(partner=partner, external_ref=ref, actor=None,
+                                                       declared=_declared(ref, images["front"][1]["truth"]))
             case = case_services.case_open(applicant=applicant, actor=None)
-            for side in sides:
-                image, _record = render_specimen(document_type, side, seed=SEED, index=index)
+            for side, (image, _record) in images.items():
                 document_add(case=case, document_type=document_type, side=side, data=image, actor=users["reviewer1"])
-            self._settle(case, outcome, users)
+            document_queue_all(case=case, actor=None)  # the worker reads them once the server starts
+            if outcome != "queued":
+                self._settle(case, outcome, users)
         self.stdout.write(f"Created {len(DEMO_APPLICANTS)} demo applicants with specimen documents.")
 
     def _settle(self, case, outcome: str, users: dict[str, User]) -> None:
+        """Decided demo cases: read their documents now, with the real engine, then decide."""
         first, second = users["reviewer1"], users["reviewer2"]
-        if outcome == "queued":
-            from kyc.services.ocr import document_queue_all  # the pipeline takes it from here
-
-            document_queue_all(case=case, actor=None)
-            return
+        for document in case.documents.all():
+            ocr_document_run(document_id=document.pk)
         case_services.case_start_review(case=case, actor=None, reason="demo")
         if outcome in {"awaiting_second_approval", "approved"}:
             case_services.case_approve(case=case, actor=first)
