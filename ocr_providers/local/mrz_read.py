@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from ocr_providers.local.crops import RUNGS
 from ocr_providers.local.geometry import Frame, PlacedBox, group_lines
 from ocr_providers.local.mrz_repair import MAX_TOGGLES, candidates, mrz_score, normalise
-from ocr_providers.machine_codes import MachineCode, MachineCodeError, parse_eep, parse_mtp, parse_td3
+from ocr_providers.machine_codes import (
+    MachineCode,
+    MachineCodeError,
+    gbk_letters_decode,
+    parse_eep,
+    parse_mtp,
+    parse_td3,
+)
 
 __all__ = ["FORMATS", "MrzFormat", "MrzLine", "MrzRead", "find_lines", "read_format"]
 
@@ -32,6 +39,8 @@ class MrzFormat:
     checked: tuple[bool, ...]
     parse: Callable[[Sequence[str]], MachineCode]
     prefix: str  # how the first line starts, after repair
+    # A semantic check that breaks ties the check digits cannot (their blind spots, pitfall 2).
+    plausible: Callable[[MachineCode], bool] = lambda code: True
 
     @property
     def width(self) -> int:
@@ -39,6 +48,16 @@ class MrzFormat:
 
 
 _PERMIT_TAIL = "9<9999999<9999999<9"
+
+
+def _gbk_optional(code: MachineCode) -> bool:
+    """Chinese passports carry the holder's name as GBK letters in the optional field. ``O``->``0``
+    twice at weights 7 and 3 changes the sum by 240, invisible to every check digit, so a reading
+    that decodes as GBK is preferred over one that does not."""
+    opt = code.fields.get("optional") or ""
+    return not opt or gbk_letters_decode(opt) is not None
+
+
 FORMATS: dict[str, MrzFormat] = {
     "td3": MrzFormat(
         "td3",
@@ -46,6 +65,7 @@ FORMATS: dict[str, MrzFormat] = {
         (False, True),
         parse_td3,
         "P",
+        _gbk_optional,
     ),
     "eep": MrzFormat("eep", ("AAAX9999999" + _PERMIT_TAIL,), (True,), parse_eep, "C"),
     "mtp": MrzFormat(
@@ -112,7 +132,7 @@ def find_lines(frame: Frame) -> list[MrzLine]:
 def _solve(raws: Sequence[str], fmt: MrzFormat) -> tuple[MachineCode, int, bool] | None:
     """Best parse over every repaired candidate: most checks passing, then fewest toggles."""
     options = [list(candidates(raw, cls)) for raw, cls in zip(raws, fmt.classes, strict=True)]
-    best: tuple[int, int] | None = None
+    best: tuple[int, bool, int] | None = None
     found: list[tuple[MachineCode, int]] = []
     for combo in itertools.product(*options):
         toggles = sum(t for _, t in combo)
@@ -122,7 +142,7 @@ def _solve(raws: Sequence[str], fmt: MrzFormat) -> tuple[MachineCode, int, bool]
             code = fmt.parse([line for line, _ in combo])
         except MachineCodeError:
             continue
-        key = (-sum(code.checks.values()), toggles)
+        key = (-sum(code.checks.values()), not fmt.plausible(code), toggles)
         if best is None or key < best:
             best, found = key, [(code, toggles)]
         elif key == best:

@@ -173,8 +173,29 @@ def toggles(line: str, classes: str, max_toggles: int = MAX_TOGGLES) -> Iterator
             yield "".join(chars), n
 
 
+def _restore_fixed_fillers(line: str, classes: str) -> str:
+    """Re-insert a ``<`` the recogniser dropped at a position where the layout has a lone filler."""
+    for pos, cls in enumerate(classes):
+        if len(line) >= len(classes):
+            break
+        if cls == FILL and pos < len(line) and line[pos] != "<":
+            line = line[:pos] + "<" + line[pos:]
+    return line
+
+
 def candidates(text: str, classes: str, max_toggles: int = MAX_TOGGLES) -> Iterator[Candidate]:
-    """Every repaired candidate for one line, fewest toggles first within each width fit."""
-    raw = normalise(text)
-    for fitted in fit_width(raw, len(classes)):
-        yield from toggles(apply_classes(fitted, classes), classes, max_toggles)
+    """Every repaired candidate for one line, fewest toggles first within each width fit.
+
+    A space may be a dropped character or a ``<`` read as blank, so both readings are tried.
+    """
+    seen: set[str] = set()
+    raws = [normalise(text), normalise(re.sub(r"(?<=\S) (?=\S)", "<", text.strip()))]
+    for raw in dict.fromkeys(raws):
+        for fitted in [
+            *fit_width(raw, len(classes)),
+            *fit_width(_restore_fixed_fillers(raw, classes), len(classes)),
+        ]:
+            if fitted in seen:
+                continue
+            seen.add(fitted)
+            yield from toggles(apply_classes(fitted, classes), classes, max_toggles)
