@@ -50,12 +50,34 @@ class MrzFormat:
 _PERMIT_TAIL = "9<9999999<9999999<9"
 
 
+def _sane(code: MachineCode) -> bool:
+    """A line of fillers passes every check digit (all zero): a real code has a number and dates."""
+    number = code.fields.get("document_number") or ""
+    return (
+        bool(re.search(r"\d", number))
+        and bool(code.fields.get("birth_date"))
+        and bool(code.fields.get("expiry_date"))
+    )
+
+
 def _gbk_optional(code: MachineCode) -> bool:
     """Chinese passports carry the holder's name as GBK letters in the optional field. ``O``->``0``
     twice at weights 7 and 3 changes the sum by 240, invisible to every check digit, so a reading
     that decodes as GBK is preferred over one that does not."""
     opt = code.fields.get("optional") or ""
-    return not opt or gbk_letters_decode(opt) is not None
+    return (
+        _sane(code)
+        and code.fields.get("document_code") == "P"
+        and (not opt or gbk_letters_decode(opt) is not None)
+    )
+
+
+_LETTERS = str.maketrans("0182", "OIBZ")
+
+
+def _letterise_optional(line: str) -> str:
+    """TD3 line 2 with the optional field's digits read as letters (the GBK alphabet is A-P)."""
+    return line[:28] + line[28:42].translate(_LETTERS) + line[42:]
 
 
 FORMATS: dict[str, MrzFormat] = {
@@ -67,13 +89,14 @@ FORMATS: dict[str, MrzFormat] = {
         "P",
         _gbk_optional,
     ),
-    "eep": MrzFormat("eep", ("AAAX9999999" + _PERMIT_TAIL,), (True,), parse_eep, "C"),
+    "eep": MrzFormat("eep", ("AAAX9999999" + _PERMIT_TAIL,), (True,), parse_eep, "C", _sane),
     "mtp": MrzFormat(
         "mtp",
         ("AAA99999999" + _PERMIT_TAIL, "A" * 16 + "<*<99" + "<" * 8 + "9", "N" * 30),
         (True, True, False),
         parse_mtp,
         "CR",
+        _sane,
     ),
 }
 
@@ -132,6 +155,8 @@ def find_lines(frame: Frame) -> list[MrzLine]:
 def _solve(raws: Sequence[str], fmt: MrzFormat) -> tuple[MachineCode, int, bool] | None:
     """Best parse over every repaired candidate: most checks passing, then fewest toggles."""
     options = [list(candidates(raw, cls)) for raw, cls in zip(raws, fmt.classes, strict=True)]
+    if fmt.kind == "td3":
+        options[1] += [(_letterise_optional(line), t) for line, t in options[1]]
     best: tuple[int, bool, int] | None = None
     found: list[tuple[MachineCode, int]] = []
     for combo in itertools.product(*options):
@@ -150,7 +175,10 @@ def _solve(raws: Sequence[str], fmt: MrzFormat) -> tuple[MachineCode, int, bool]
     if not found:
         return None
     code, toggles = found[0]
-    ambiguous = len({tuple(sorted(c.fields.items(), key=str)) for c, _ in found}) > 1
+    # An implausible best reading (fillers only, a non-GBK optional field) is never trusted.
+    ambiguous = len({tuple(sorted(c.fields.items(), key=str)) for c, _ in found}) > 1 or not fmt.plausible(
+        code
+    )
     return code, toggles, ambiguous
 
 

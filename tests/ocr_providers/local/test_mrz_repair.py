@@ -81,10 +81,16 @@ def test_td3_filler_run_and_name_k_repaired():
 def test_gbk_optional_field_beats_the_check_digit_blind_spot():
     # O->0 twice at weights 7 and 3 changes the sum by 240: every check digit still passes.
     blind = TD3[1].replace("MOOC", "M00C")
-    code, toggles, _ = solve("td3", TD3[0], blind)
+    code, _, ambiguous = solve("td3", TD3[0], blind)
     assert code.valid
+    assert not ambiguous
     assert code.fields["optional"] == "MOOCLPKBNBOA"
-    assert toggles == 2
+
+
+def test_a_line_of_fillers_is_never_a_valid_code():
+    # Every check digit of an all-filler line is 0, which '<' stands for: it must still be refused.
+    _, _, ambiguous = solve("td3", "PEOPLESREPUBLICOFCHINA", "P<CHNDONG<<QI" + "<" * 31)
+    assert ambiguous
 
 
 def test_more_than_two_toggles_is_not_repaired():
