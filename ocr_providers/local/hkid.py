@@ -84,13 +84,15 @@ def _date(ex: Extraction, name: str, hit: tuple[PlacedBox, re.Match[str]] | None
 
 
 def _dates(page: Page, ex: Extraction) -> None:
+    # The first-issue month and the issue date sit side by side and are often one box: search
+    # inside boxes, with guards so that one date's digits never match as another's.
     boxes = page.frame.boxes
-    birth = first_match(boxes, r"^(?P<d>\d{2})-(?P<m>\d{2})-(?P<y>\d{4})$")
+    birth = first_match(boxes, r"(?<![\d-])(?P<d>\d{2})-(?P<m>\d{2})-(?P<y>\d{4})(?![\d-])")
     _date(ex, "birth_date", birth, int(birth[1]["y"]) if birth else None)
-    issue = first_match(boxes, r"^(?P<d>\d{2})-(?P<m>\d{2})-(?P<y>\d{2})$")
+    issue = first_match(boxes, r"(?<![\d(-])(?P<d>\d{2})-(?P<m>\d{2})-(?P<y>\d{2})(?![\d)-])")
     issue_year = 2000 + int(issue[1]["y"]) if issue else None
     _date(ex, "issue_date", issue, issue_year)
-    first = first_match(boxes, r"^\((?P<m>\d{2})-(?P<y>\d{2})\)$")
+    first = first_match(boxes, r"[(（](?P<m>\d{2})-(?P<y>\d{2})[)）]")
     if first:
         yy = int(first[1]["y"])
         # A two-digit year: the first issue is never after this card's issue.
