@@ -73,6 +73,7 @@ class OcrAttempt(models.Model):
     vendor_code = models.CharField(max_length=128, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    quota_wait_ms = models.PositiveIntegerField(null=True, blank=True, help_text=_("Time spent waiting for a quota slot."))
     warnings = models.JSONField(default=list, blank=True)
     raw_response = EncryptedJSONField(null=True, blank=True, help_text=_("Vendor JSON with images stripped."))
     started_at = models.DateTimeField(auto_now_add=True)

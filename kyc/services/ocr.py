@@ -216,12 +216,12 @@ def _quota_key(step: RouteStep) -> str:
     return f"{step}:{vendor.get('region', '')}:{account_tag}"
 
 
-def _wait_for_quota(step: RouteStep) -> bool:
+def _wait_for_quota(step: RouteStep) -> float | None:
+    """Seconds waited for a call slot (0 without a quota), or None when none came soon enough."""
     rate = quotas().get(str(step))
     if not rate:
-        return True
-    waited = ratelimit.acquire(_quota_key(step), rate * _conf()["quota_share"], max_wait=_conf()["max_quota_wait"])
-    return waited is not None
+        return 0.0
+    return ratelimit.acquire(_quota_key(step), rate * _conf()["quota_share"], max_wait=_conf()["max_quota_wait"])
 
 
 def _call(claim: Claim) -> OcrResult | OcrError:
@@ -250,11 +250,12 @@ def ocr_document_run(*, document_id: Any) -> str:
         time.sleep(claim)
     if claim is None or isinstance(claim, float):
         return "nothing to do"
-    if not _wait_for_quota(claim.step):
+    waited = _wait_for_quota(claim.step)
+    if waited is None:
         return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
     started = time.monotonic()
     outcome = _call(claim)
-    return _finish(claim, outcome, int((time.monotonic() - started) * 1000))
+    return _finish(claim, outcome, int((time.monotonic() - started) * 1000), quota_wait_ms=int(waited * 1000))
 
 
 # --- finishing ------------------------------------------------------------------------------------------
@@ -267,9 +268,9 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return max(retry_after or 0.0, random.uniform(0, ceiling))
 
 
-def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int) -> None:
-    attempt.latency_ms, attempt.finished_at = latency_ms, timezone.now()
-    fields = ["latency_ms", "finished_at", "outcome", "vendor_request_id", "error_class", "error_code",
+def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int) -> None:
+    attempt.latency_ms, attempt.quota_wait_ms, attempt.finished_at = latency_ms, quota_wait_ms, timezone.now()
+    fields = ["latency_ms", "quota_wait_ms", "finished_at", "outcome", "vendor_request_id", "error_class", "error_code",
               "vendor_code", "error_message", "warnings", "raw_response"]
     if isinstance(outcome, OcrError):
         attempt.outcome = {"retryable": OcrOutcome.RETRYABLE_ERROR, "final": OcrOutcome.FINAL_ERROR,
@@ -285,13 +286,13 @@ def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_
     attempt.save(update_fields=fields)
 
 
-def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int) -> str:
+def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=claim.document_id)
         attempt = OcrAttempt.objects.select_for_update().get(pk=claim.attempt_id)
         stale = attempt.outcome != OcrOutcome.SENT or document.status != DocumentStatus.PROCESSING \
             or document.ocr_run != claim.run
-        _record_attempt(attempt, outcome, latency_ms)
+        _record_attempt(attempt, outcome, latency_ms, quota_wait_ms)
         if stale:  # the lease expired and someone else took over: keep the record, change nothing else
             audit_record(actor=None, action="document.ocr_late_answer", obj=attempt, case_id=document.case_id,
                          data={"attempt": attempt.number})
