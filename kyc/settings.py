@@ -170,10 +170,11 @@ KYC_OCR = {
     "backoff_base": env_float("KYC_OCR_BACKOFF_BASE", 2.0),  # seconds; full jitter, doubled per attempt
     "backoff_cap": env_float("KYC_OCR_BACKOFF_CAP", 300.0),
     "max_quota_wait": env_float("KYC_OCR_MAX_QUOTA_WAIT", 30.0),  # longer waits re-queue the document
-    "local_workers": env_int("KYC_OCR_LOCAL_WORKERS", 0, minimum=0),  # 0: Q_CLUSTER workers
     "connect_timeout": env_float("KYC_OCR_CONNECT_TIMEOUT", 5.0),
     "read_timeout": env_float("KYC_OCR_READ_TIMEOUT", 30.0),
     "deadline": env_float("KYC_OCR_DEADLINE", 45.0),
+    # The offline engine: onnxruntime threads = cores // ocr_workers (OCR workers sharing this host).
+    "local": {"ocr_workers": env_int("KYC_OCR_LOCAL_WORKERS", 0, minimum=0) or Q_CLUSTER["workers"]},
     "tencent": {
         "secret_id": env_str("TENCENTCLOUD_SECRET_ID"),
         "secret_key": env_str("TENCENTCLOUD_SECRET_KEY"),
