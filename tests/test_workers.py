@@ -1,0 +1,75 @@
+"""Worker start: the offline engine is warmed in each django-q2 worker, on the pipeline's instance."""
+
+from __future__ import annotations
+
+import pytest
+from django_q.signals import post_spawn
+
+from kyc import workers
+from kyc.services import ocr
+from ocr_providers.local.provider import LocalOcrProvider
+
+ALL_VENDOR = ",".join(
+    f"{t}=tencent:X" for t in ("hk_id_card", "cn_passport", "exit_entry_permit", "mainland_travel_permit")
+)
+
+
+class WarmCounter:
+    """Stands in for the local provider: counts warm-ups."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.warmed = 0
+
+    def warm(self) -> None:
+        self.warmed += 1
+
+
+@pytest.fixture
+def counter():
+    ocr._providers.clear()
+    fake = WarmCounter()
+    ocr._providers["local"] = fake
+    yield fake
+    ocr._providers.clear()
+
+
+def test_worker_start_warms_the_pipelines_local_instance(settings, counter):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": ""}  # every type defaults to local:auto
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert counter.warmed == 1
+    assert ocr.provider_for("local") is counter
+
+
+def test_worker_start_warms_when_local_is_only_a_fallback(settings, counter):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": "hk_id_card=tencent:HKIDCardOCR>local:auto"}
+    assert workers.worker_warm_ocr(proc_name="Process-1") is True
+    assert counter.warmed == 1
+
+
+def test_worker_start_skips_the_engine_when_no_route_uses_it(settings, counter):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": ALL_VENDOR}
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert counter.warmed == 0
+
+
+def test_a_failing_warm_up_does_not_kill_the_worker(settings, counter, monkeypatch):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": ""}
+
+    def broken() -> None:
+        raise RuntimeError("models missing")
+
+    monkeypatch.setattr(counter, "warm", broken)
+    assert workers.worker_warm_ocr(proc_name="Process-1") is False
+
+
+def test_the_pipelines_local_provider_sizes_threads_from_the_worker_count(settings):
+    settings.KYC_OCR = {**settings.KYC_OCR, "local": {"ocr_workers": 2, "cores": 4}}
+    ocr._providers.clear()
+    try:
+        provider = ocr.provider_for("local")
+        assert isinstance(provider, LocalOcrProvider)
+        assert provider.threads == 2
+    finally:
+        ocr._providers.clear()
