@@ -7,15 +7,17 @@ In-process::
         ...  # point a provider's endpoint at emu.url
 
 Out of process: ``python manage.py ocr_emulator --port P`` and ``EmulatorControl("http://127.0.0.1:P")``.
-Unscripted answers are FIXED SAMPLES (``samples.SAMPLES``) until a reader is plugged in.
+Unscripted answers are FIXED SAMPLES (``samples.SAMPLES``) unless a reader is plugged in:
+``VendorEmulator(reader=engine_reader())`` answers with what the offline engine reads in the image.
 """
 
 from ocr_providers.emulator.control import EmulatorControl
 from ocr_providers.emulator.formats import FORMATTERS
+from ocr_providers.emulator.reader import engine_reader
 from ocr_providers.emulator.samples import SAMPLES
 from ocr_providers.emulator.script import FAULT_KINDS, Answer, Fault, VendorError, parse_quota
 from ocr_providers.emulator.server import VendorEmulator
-from ocr_providers.emulator.state import Credentials
+from ocr_providers.emulator.state import Credentials, Unreadable
 
 __all__ = [
     "FAULT_KINDS",
@@ -25,7 +27,9 @@ __all__ = [
     "Credentials",
     "EmulatorControl",
     "Fault",
+    "Unreadable",
     "VendorEmulator",
     "VendorError",
+    "engine_reader",
     "parse_quota",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from ocr_providers.documents import DocumentType, Side
 from ocr_providers.emulator.samples import PORTRAIT_B64
 from ocr_providers.emulator.script import Answer, Fault, VendorError
-from ocr_providers.emulator.state import EmulatorState, Incoming, Outgoing
+from ocr_providers.emulator.state import EmulatorState, Incoming, Outgoing, Unreadable
 from ocr_providers.huawei import signing
 
 __all__ = ["ENDPOINT_TYPES", "handle", "handle_iam"]
@@ -38,6 +38,9 @@ AUTH_RE = re.compile(
 LOCK_AFTER, LOCK_SECONDS, SKEW_SECONDS = 5, 300.0, 900.0
 MAX_BODY = 10 * 1024 * 1024
 IAM = "Incorrect IAM authentication information: "
+# What a reader-backed answer says when the image holds no document (or another type than the endpoint's).
+WRONG_TYPE = ("AIS.0104", "The image is not supported or its quality is poor.")
+UNREADABLE = ("AIS.0105", "Recognition failed.")
 STATUS = {"APIG.0101": 404, "APIG.0301": 401, "APIG.0307": 401, "APIG.0308": 429, "ModelArts.4104": 413}
 
 
@@ -218,7 +221,10 @@ def _reply(state: EmulatorState, endpoint: str, body: dict[str, Any], rid: str) 
     if isinstance(reply, Answer):
         return success(rid, dict(reply.body))
     image = base64.b64decode(body.get("image") or "")
-    result = state.canonical_answer("huawei", endpoint, image, ENDPOINT_TYPES[endpoint], Side.FRONT)
+    try:
+        result = state.canonical_answer("huawei", endpoint, image, ENDPOINT_TYPES[endpoint], Side.FRONT)
+    except Unreadable as exc:
+        return error(rid, *(WRONG_TYPE if exc.wrong_type else UNREADABLE))
     return success(rid, _with_portrait(body, result))
 
 

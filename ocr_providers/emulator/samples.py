@@ -1,8 +1,9 @@
 """FIXED SAMPLE ANSWERS: what the emulator says when nobody scripted it and no reader is plugged in.
 
 These are synthetic canonical values, one set per document side, formatted per vendor action by
-``formats``. They do not depend on the image sent. Once the offline engine exists, pass its reader to
-``VendorEmulator(reader=...)`` and unscripted answers will carry what it reads in the image instead.
+``formats``. They do not depend on the image sent. ``VendorEmulator(reader=engine_reader())`` (the
+default of ``manage.py ocr_emulator``; ``--samples`` keeps these) answers with what the offline engine
+reads in the image instead.
 """
 
 from __future__ import annotations

@@ -14,10 +14,20 @@ from ocr_providers.emulator.formats import FORMATTERS
 from ocr_providers.emulator.samples import SAMPLES
 from ocr_providers.emulator.script import Fault, Quotas, Reply, Script, VendorError
 
-__all__ = ["Call", "Credentials", "EmulatorState", "Incoming", "Outgoing", "Reader"]
+__all__ = ["Call", "Credentials", "EmulatorState", "Incoming", "Outgoing", "Reader", "Unreadable"]
 
-# reader(image, document_type_hint, side_hint) -> (document_type, side, canonical fields), or None.
+# reader(image, document_type_hint, side_hint) -> (document_type, side, canonical fields); it raises
+# ``Unreadable`` for an image with no document on it. ``None`` means "no opinion": the FIXED SAMPLE.
 Reader = Callable[[bytes, DocumentType, Side], tuple[DocumentType, Side, Mapping[str, Any]] | None]
+
+
+class Unreadable(Exception):
+    """The reader found no document in the image (``wrong_type=False``), or one of another type than
+    the action reads; each vendor handler answers with its own error code for the case."""
+
+    def __init__(self, message: str = "", *, wrong_type: bool = False) -> None:
+        super().__init__(message)
+        self.wrong_type = wrong_type
 
 
 @dataclass(frozen=True)
@@ -128,10 +138,15 @@ class EmulatorState:
     def canonical_answer(
         self, vendor: str, action: str, image: bytes, document_type: DocumentType, side: Side
     ) -> dict[str, Any]:
-        """Unscripted answer: the reader's reading when one is plugged in, else the FIXED SAMPLE."""
+        """Unscripted answer: the reader's reading when one is plugged in, else the FIXED SAMPLE.
+
+        Raises ``Unreadable`` when the reader sees no document, or a document the action does not read.
+        """
         reading = self.reader(image, document_type, side) if self.reader else None
         if reading is not None:
-            document_type, side, fields = reading
+            found, side, fields = reading
+            if found is not document_type:
+                raise Unreadable(f"the image shows a {found.value}", wrong_type=True)
         else:
             fields = SAMPLES[(document_type, side)]
         return FORMATTERS[(vendor, action)](fields, document_type=document_type, side=side)

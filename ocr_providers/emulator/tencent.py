@@ -17,7 +17,7 @@ from typing import Any
 from ocr_providers.documents import DocumentType, Side
 from ocr_providers.emulator.samples import PORTRAIT_B64
 from ocr_providers.emulator.script import Answer, Fault, VendorError
-from ocr_providers.emulator.state import EmulatorState, Incoming, Outgoing
+from ocr_providers.emulator.state import EmulatorState, Incoming, Outgoing, Unreadable
 from ocr_providers.tencent import signing
 
 __all__ = ["ACTION_TYPES", "handle"]
@@ -28,6 +28,13 @@ ACTION_TYPES: dict[str, DocumentType] = {
     "PassportOCR": DocumentType.CN_PASSPORT,
     "MainlandPermitOCR": DocumentType.MAINLAND_TRAVEL_PERMIT,
     "MLIDPassportOCR": DocumentType.CN_PASSPORT,
+}
+# What a reader-backed answer says when the image holds no document (or another type than the action's).
+UNREADABLE = "FailedOperation.OcrFailed"
+NO_DOCUMENT = {
+    "HKIDCardOCR": "FailedOperation.NoHKIDCard",
+    "PassportOCR": "FailedOperation.NoPassport",
+    "MLIDPassportOCR": "FailedOperation.NoPassport",
 }
 # Which request flag asks for a portrait, and where the portrait goes in the answer.
 PORTRAIT_FLAGS = {
@@ -165,7 +172,11 @@ def _reply(
     doc = ACTION_TYPES[action]
     if doc is not DocumentType.MAINLAND_TRAVEL_PERMIT:
         side = Side.FRONT
-    answer = state.canonical_answer("tencent", action, image, doc, side)
+    try:
+        answer = state.canonical_answer("tencent", action, image, doc, side)
+    except Unreadable as exc:
+        wrong = NO_DOCUMENT.get(action, "FailedOperation.ImageNoSpecifiedCard")
+        return error(rid, wrong if exc.wrong_type else UNREADABLE)
     return envelope(rid, **_with_portrait(action, body, answer))
 
 

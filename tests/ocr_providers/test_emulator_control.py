@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -58,7 +60,16 @@ def _free_port() -> int:
 
 def test_manage_py_ocr_emulator_serves_and_is_scriptable():
     port = _free_port()
-    command = [sys.executable, "manage.py", "ocr_emulator", "--port", str(port), "--quota", "HKIDCardOCR=1/s"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "ocr_emulator",
+        "--port",
+        str(port),
+        "--quota",
+        "HKIDCardOCR=1/s",
+        "--samples",
+    ]
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -76,3 +87,34 @@ def test_manage_py_ocr_emulator_serves_and_is_scriptable():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class _ServeOnce:
+    """Stands in for ``VendorEmulator`` in the command: records its arguments, stops at once."""
+
+    built: ClassVar[list[dict]] = []
+
+    def __init__(self, **kwargs) -> None:
+        self.built.append(kwargs)
+        self.url = "http://127.0.0.1:1"
+
+    def serve_forever(self) -> None:
+        raise KeyboardInterrupt
+
+    def close(self) -> None:
+        pass
+
+
+def test_manage_py_ocr_emulator_reads_images_with_the_engine_unless_samples(monkeypatch):
+    from django.core.management import call_command
+
+    from kyc.management.commands import ocr_emulator
+
+    _ServeOnce.built = []
+    monkeypatch.setattr(ocr_emulator, "VendorEmulator", _ServeOnce)
+    monkeypatch.setattr(ocr_emulator, "engine_reader", lambda: "engine")
+    out = io.StringIO()
+    call_command("ocr_emulator", "--port", "1", stdout=out)
+    call_command("ocr_emulator", "--port", "1", "--samples", stdout=out)
+    assert [b["reader"] for b in _ServeOnce.built] == ["engine", None]
+    assert "read from the image by the offline engine" in out.getvalue()
