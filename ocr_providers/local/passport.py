@@ -12,13 +12,14 @@ import re
 
 from ocr_providers.local.confidence import Reading
 from ocr_providers.local.extraction import Extraction, mrz_reading
+from ocr_providers.local.fallback import Parse, above, free_reading, ranked, sex_strict, sole
 from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.mrz_read import MrzRead
 from ocr_providers.local.mrz_repair import normalise
 from ocr_providers.local.page import Page
 from ocr_providers.local.permits import validity_checked
 from ocr_providers.local.viz import MONTHS, clean, find_label, is_cjk, iso, reading, sex_of, squeeze
-from ocr_providers.machine_codes import gbk_letters, parse_td3
+from ocr_providers.machine_codes import gbk_letters, gbk_letters_decode, parse_td3
 
 __all__ = ["front", "passport_date"]
 
@@ -42,10 +43,11 @@ def passport_date(text: str) -> str | None:
     """``13 6月/JUN 1994`` (or ``1610月/OCT 2021``, the space lost) -> ISO; the month must be
     printed consistently in figures and letters."""
     t = squeeze(text).upper()
-    match = re.search(r"(\d{1,4})月/?([A-Z]{3})(\d{4})", t)
-    if not match or match[2] not in MONTHS:
+    match = re.search(r"(\d{1,4})月/?([A-Z0]{3})(\d{4})", t)
+    letters = match[2].replace("0", "O") if match else ""  # ``0CT``: the letter O read as a zero
+    if not match or letters not in MONTHS:
         return None
-    month = MONTHS.index(match[2]) + 1
+    month = MONTHS.index(letters) + 1
     digits = match[1]
     if not digits.endswith(str(month)) or len(digits) <= len(str(month)):
         return None
@@ -55,6 +57,45 @@ def passport_date(text: str) -> str | None:
 def _place(text: str) -> str | None:
     match = re.fullmatch(r"([\u4e00-\u9fff]{2,4})/?[A-Z]+", squeeze(text).upper())
     return match[1] if match else None
+
+
+def _birth_or_issue_place(text: str) -> str | None:
+    # Garbled labels (``签发地点/Place of``) have the same shape as a place; nationality too.
+    if squeeze(text).startswith("中国") or re.search(r"地点|日期|签发|出生|机关|有效|护照", text):
+        return None
+    return _place(text)
+
+
+def _full(pattern: str, group: int = 0) -> Parse:
+    return lambda t: m[group] if (m := re.fullmatch(pattern, squeeze(t).upper())) else None
+
+
+# Label-free lookups (``fallback``): a strict parser, and (rank, of) for look-alikes in one column.
+_FREE: dict[str, tuple[Parse, tuple[int, int] | None]] = {
+    "country_code": (_full(r"[A-Z]{3}"), None),
+    "document_number": (_full(r"[EG][A-Z0-9]\d{7}"), None),
+    "sex": (sex_strict, None),
+    "nationality": (_full(r"中国/?([A-Z]{4,})", 1), None),
+    "birth_date": (passport_date, (0, 3)),
+    "issue_date": (passport_date, (1, 3)),
+    "expiry_date": (passport_date, (2, 3)),
+    "birth_place": (_birth_or_issue_place, (0, 2)),
+    "issue_place": (_birth_or_issue_place, (1, 2)),
+}
+
+
+def _free(page: Page, ex: Extraction, name: str) -> Reading | None:
+    """The value without its label (blur and small captures lose the labels first)."""
+    if name not in _FREE:
+        return None
+    parse, rank = _FREE[name]
+    # Boxes another field (or a label) already owns; look-alikes in one column keep their ranks.
+    taken = tuple(b for key, b in ex.anchors.items() if key not in _FREE or _FREE[key][0] is not parse)
+    hit = sole(page, parse, exclude=taken) if rank is None else ranked(page, parse, *rank, exclude=taken)
+    if hit is None:
+        return None
+    ex.anchor(name, hit[0])
+    return free_reading(hit)
 
 
 def _value(page: Page, ex: Extraction, key: str, accept: type[object] | None = None) -> list[PlacedBox]:
@@ -71,16 +112,26 @@ def _simple(
         if value:
             ex.anchor(name, box)
             return reading(box, value)
-    return None
+    return _free(page, ex, name)
+
+
+def _name_boxes(page: Page, ex: Extraction, read: MrzRead | None, key: str) -> tuple[PlacedBox | None, ...]:
+    """(Chinese, Latin) boxes of one name part: under its label, else the Latin box that spells the
+    machine code's name part and the Chinese box right above it."""
+    below = _value(page, ex, key)
+    zh = next((b for b in below if is_cjk(b.text)), None)
+    en = next((b for b in below if re.fullmatch(r"[A-Z][A-Z ]*", clean(b.text))), None)
+    wanted = read.code.fields.get(key) if read and not read.ambiguous else None
+    if en is None and wanted:
+        en = next((b for b in page.viz_boxes() if clean(b.text) == wanted), None)
+    if zh is None and en is not None:
+        hit = above(page, en, lambda t: squeeze(t) if is_cjk(t) else None)
+        zh = hit[0] if hit else None
+    return zh, en
 
 
 def _names(page: Page, ex: Extraction, read: MrzRead | None) -> None:
-    parts: dict[str, tuple[PlacedBox | None, PlacedBox | None]] = {}
-    for key in ("surname", "given_names"):
-        below = _value(page, ex, key)
-        zh = next((b for b in below if is_cjk(b.text)), None)
-        en = next((b for b in below if re.fullmatch(r"[A-Z][A-Z ]*", clean(b.text))), None)
-        parts[key] = (zh, en)
+    parts = {key: _name_boxes(page, ex, read, key) for key in ("surname", "given_names")}
     mrz_fields = read.code.fields if read else {}
     for key, canonical in (("surname", "surname_en"), ("given_names", "given_names_en")):
         en = parts[key][1]
@@ -89,14 +140,32 @@ def _names(page: Page, ex: Extraction, read: MrzRead | None) -> None:
         mrz_value = _agreeing_name(page, read, key, viz.value if viz else None) if read else None
         mrz = Reading(mrz_value, str(mrz_fields.get(key)), read.score) if read and mrz_value else None
         ex.put(canonical, viz, mrz, prefer_viz=True)
+    # The optional field carries the name's first three characters as GBK letters, under a check digit.
+    opt = mrz_fields.get("optional") if read and read.code.checks.get("optional") else None
     zh_boxes = [parts["surname"][0], parts["given_names"][0]]
     if all(zh_boxes):
         name = "".join(squeeze(b.text) for b in zh_boxes if b)
         score = min(b.score for b in zh_boxes if b)
-        # The optional field carries the name's first three characters as GBK letters, under a check digit.
-        opt = mrz_fields.get("optional") if read and read.code.checks.get("optional") else None
         confirmed = bool(opt) and _gbk(name[:3]) == opt
         ex.put("name_zh", Reading(name, name, score, checked=confirmed))
+    elif read is not None and opt:
+        ex.put("name_zh", _name_from_optional(read, str(opt), zh_boxes[1]))
+
+
+def _name_from_optional(read: MrzRead, opt: str, given: PlacedBox | None) -> Reading | None:
+    """The Chinese name decoded from the optional field when a printed part is unreadable.
+
+    The field holds only the first three characters: fewer than three decoded means the whole name;
+    three are the whole name only if they end with the printed given name.
+    """
+    decoded = gbk_letters_decode(opt)
+    if not decoded or read.ambiguous or not read.code.valid:
+        return None
+    whole = len(decoded) < 3 or (given is not None and decoded.endswith(squeeze(given.text)))
+    if not whole:
+        return None
+    # A repaired code could hide a double error; then the name stays a plain (unconfirmed) read.
+    return Reading(decoded, opt, read.score, checked=not read.toggles)
 
 
 def _gbk(text: str) -> str | None:
@@ -128,6 +197,7 @@ def front(page: Page) -> Extraction:
     read = page.machine_code("td3")
     ex = Extraction(machine=read)
     nationality = "CHINESE" if read and read.code.fields.get("nationality") == "CHN" else None
+    _names(page, ex, read)  # first: their boxes are then off limits to the label-free lookups
     for name, parse, mrz in (
         ("type", lambda t: squeeze(t) if squeeze(t) in ("P", "PD", "PS") else None, None),
         ("country_code", lambda t: squeeze(t) if re.fullmatch(r"[A-Z]{3}", squeeze(t)) else None,
@@ -152,7 +222,6 @@ def front(page: Page) -> Extraction:
             issue.value, issue.raw, issue.score, checked=validity_checked(issue.value, expiry.field.value)
         )
     ex.put("issue_date", issue)
-    _names(page, ex, read)
     if read is not None and read.valid:
         value = "\n".join(read.code.lines)
         # A repair is confirmed when the optional field's GBK letters spell the printed name.
