@@ -40,8 +40,9 @@ _SIGNALS: tuple[tuple[re.Pattern[str], tuple[DocumentType, Side], float], ...] =
         (r"香港HK|澳门MO|台湾TW|个人旅游|团队旅游|探亲|商务", (_T.EXIT_ENTRY_PERMIT, Side.BACK), 1.0),
     )
 )
-# The MTP back carries an HKID number and name but no title of its own.
-_MTP_BACK = re.compile(r"香港身份证|香港身份證|HKID|HONGKONGIDENTITY", re.IGNORECASE)
+# The MTP back carries an HKID number and name but no title of its own; its heading and notes speak
+# of the holder (``持证人身份证件资料``), which no HKID card prints, and survive blur better than labels.
+_MTP_BACK = re.compile(r"香港身份证|香港身份證|HKID|HONGKONGIDENTITY|持证人|持證人|HOLDER'?S", re.IGNORECASE)
 
 
 def _texts(frame: Frame) -> list[str]:

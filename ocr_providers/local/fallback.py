@@ -23,7 +23,7 @@ from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.page import Page
 from ocr_providers.local.viz import reading, squeeze
 
-__all__ = ["Parse", "above", "free_reading", "ranked", "sex_strict", "sole"]
+__all__ = ["Hit", "Parse", "above", "free_reading", "ranked", "sex_strict", "sole"]
 
 Parse = Callable[[str], object]
 Hit = tuple[PlacedBox, object]

@@ -18,6 +18,7 @@ from ocr_providers.checkdigits import hkid_check_char
 from ocr_providers.local import telecode
 from ocr_providers.local.confidence import Reading
 from ocr_providers.local.extraction import Extraction
+from ocr_providers.local.fallback import sex_strict, sole
 from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.page import Page
 from ocr_providers.local.permits import name_en
@@ -104,8 +105,11 @@ def _sex_and_symbols(page: Page, ex: Extraction) -> tuple[PlacedBox | None, bool
     label = find_label(page.frame, r"性別|性别|^SEX$")
     nearby = page.frame.below(label) if label else []
     sex_box = next((b for b in nearby if sex_of(b.text)), None)
+    free = sex_box is None and (hit := sole(page, sex_strict)) is not None
+    if free and hit:  # the label is lost: the one ``男M`` / ``女F`` box on the card
+        sex_box = hit[0]
     ex.anchor("sex", sex_box)
-    ex.put("sex", reading(sex_box, sex_of(sex_box.text)) if sex_box else None)
+    ex.put("sex", reading(sex_box, sex_of(sex_box.text), label_free=free) if sex_box else None)
     candidates = [b for b in page.frame.boxes if re.fullmatch(r"\*{3}[A-Z]{1,3}", squeeze(b.text))]
     box = candidates[0] if candidates else _short_symbols(page, sex_box)
     if box is None:

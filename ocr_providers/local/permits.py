@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from ocr_providers.local.confidence import Reading
 from ocr_providers.local.extraction import Extraction, mrz_reading
+from ocr_providers.local.fallback import Hit, Parse, above, free_reading, sex_strict, sole
 from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.page import Page
 from ocr_providers.local.viz import clean, dotted_date, find_label, is_cjk, reading, sex_of, squeeze
@@ -27,6 +28,9 @@ _TITLES = {
     "來往內地": "CR",
 }
 _NAME_EN = re.compile(r"^([A-Z][A-Z' -]*?)\s*,\s*([A-Za-z][A-Za-z' -]*)$")
+# Blur turns the comma into a full stop (``MAK. CHI KIT``); accepted only when no comma is present.
+_NAME_EN_STOP = re.compile(r"^([A-Z][A-Z'-]*)\s*\.\s*([A-Za-z][A-Za-z' -]*)$")
+_NOT_AUTHORITY = re.compile(r"通行|共和|居民|往来|往來|来往|來往")
 
 
 def _below(page: Page, label: PlacedBox | None, lines: float = 2.5) -> list[PlacedBox]:
@@ -35,7 +39,8 @@ def _below(page: Page, label: PlacedBox | None, lines: float = 2.5) -> list[Plac
 
 def name_en(text: str) -> str | None:
     """``GAO,YU`` / ``TSUI, FAI SZE`` -> ``SURNAME, GIVEN NAMES`` with one space after the comma."""
-    match = _NAME_EN.match(clean(text))
+    text = clean(text)
+    match = _NAME_EN.match(text) or ("," not in text and _NAME_EN_STOP.match(text))
     if not match:
         return None
     given = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", match[2]).strip()
@@ -74,10 +79,31 @@ def _names(page: Page, ex: Extraction, mrz_zh: Reading | None, mrz_en: Reading |
     below = _below(page, label, 3.5)
     zh = next((b for b in below if is_cjk(b.text)), None)
     en = next((b for b in below if name_en(b.text)), None)
+    if label is None:  # label-free: the one ``SURNAME, GIVEN`` box and the Chinese right above it
+        en = hit[0] if (hit := sole(page, name_en)) else None
+        zh = hit[0] if en and (hit := above(page, en, _cjk)) else None
+    free = label is None
     ex.anchor("name_zh", zh)
     ex.anchor("name_en", en)
-    ex.put("name_zh", reading(zh, squeeze(zh.text)) if zh else None, mrz_zh)
-    ex.put("name_en", reading(en, name_en(en.text)) if en else None, mrz_en, prefer_viz=True)
+    ex.put("name_zh", reading(zh, squeeze(zh.text), label_free=free) if zh else None, mrz_zh)
+    ex.put("name_en", reading(en, name_en(en.text), label_free=free) if en else None, mrz_en, prefer_viz=True)
+
+
+def _cjk(text: str) -> str | None:
+    return squeeze(text) if is_cjk(text) else None
+
+
+def _one_date(text: str) -> str | None:
+    return dotted_date(text) if re.fullmatch(r"\d{4}[.,·]\d{2}[.,·]\d{2}", squeeze(text)) else None
+
+
+def _two_dates(text: str) -> str | None:
+    return squeeze(text) if len(re.findall(r"\d{4}\.\d{2}\.\d{2}", squeeze(text))) == 2 else None
+
+
+def _authority(text: str) -> str | None:
+    t = squeeze(text)
+    return t if re.fullmatch(r"[\u4e00-\u9fff]{4,}", t) and not _NOT_AUTHORITY.search(t) else None
 
 
 def _dated_fields(
@@ -85,22 +111,26 @@ def _dated_fields(
 ) -> None:
     label = find_label(page.frame, r"出生日期|DATEOFBIRTH")
     box = next((b for b in _below(page, label) if dotted_date(b.text)), None)
+    free = box is None and (box := _labelless(page, _one_date)) is not None
     ex.anchor("birth_date", box)
-    ex.put("birth_date", reading(box, dotted_date(box.text)) if box else None, read_birth)
+    ex.put("birth_date", reading(box, dotted_date(box.text), label_free=free) if box else None, read_birth)
     label = find_label(page.frame, r"有效期限|PERIODOF")
-    box = next(
-        (b for b in _below(page, label) if len(re.findall(r"\d{4}\.\d{2}\.\d{2}", squeeze(b.text))) == 2),
-        None,
-    )
+    box = next((b for b in _below(page, label) if _two_dates(b.text)), None)
+    free = box is None and (box := _labelless(page, _two_dates)) is not None
     ex.anchor("validity", box)
     if box is None:
         ex.put("expiry_date", None, read_expiry)
         return
     issue, expiry = (dotted_date(part) for part in re.findall(r"\d{4}\.\d{2}\.\d{2}", squeeze(box.text)))
-    ex.put("expiry_date", reading(box, expiry), read_expiry)
+    ex.put("expiry_date", reading(box, expiry, label_free=free), read_expiry)
     # The issue date has no check digit; the 5/10-year rule against a checked expiry stands in for one.
     confirmed = read_expiry is not None and read_expiry.checked and validity_checked(issue, read_expiry.value)
-    ex.put("issue_date", reading(box, issue, checked=confirmed))
+    ex.put("issue_date", reading(box, issue, checked=confirmed, label_free=free))
+
+
+def _labelless(page: Page, parse: Parse) -> PlacedBox | None:
+    hit: Hit | None = sole(page, parse)
+    return hit[0] if hit else None
 
 
 def _plain(
@@ -113,11 +143,36 @@ def _plain(
     ex.put(name, reading(box, squeeze(box.text)) if box else None, mrz)
 
 
+def _office(page: Page, ex: Extraction) -> None:
+    """Issuing authority and place: under their labels, else the one authority-shaped box (``公安部
+    出入境管理局``) and the short place name on its line, to its right."""
+    _plain(page, ex, "issuing_authority", r"签发机关|簽發機關|ISSUINGAUTH", r"[\u4e00-\u9fff]{4,}")
+    _plain(page, ex, "issue_place", r"签发地点|簽發地點|^PLACE$", r"[\u4e00-\u9fff]{2,4}")
+    authority = ex.anchors.get("issuing_authority")
+    if authority is None and (hit := sole(page, _authority, exclude=tuple(ex.anchors.values()))):
+        authority = hit[0]
+        ex.anchor("issuing_authority", authority)
+        ex.put("issuing_authority", free_reading(hit))
+    if "issue_place" not in ex.fields and authority is not None:
+        place = next(
+            (
+                b
+                for b in page.frame.right_of(authority)
+                if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", squeeze(b.text))
+            ),
+            None,
+        )
+        if place is not None:
+            ex.anchor("issue_place", place)
+            ex.put("issue_place", free_reading((place, squeeze(place.text))))
+
+
 def _sex(page: Page, ex: Extraction, mrz: Reading | None) -> None:
     label = find_label(page.frame, r"性别|性別|^SEX$")
     box = next((b for b in _below(page, label) if sex_of(b.text)), None)
+    free = box is None and (box := _labelless(page, sex_strict)) is not None
     ex.anchor("sex", box)
-    ex.put("sex", reading(box, sex_of(box.text)) if box else None, mrz)
+    ex.put("sex", reading(box, sex_of(box.text), label_free=free) if box else None, mrz)
 
 
 def _number(page: Page, ex: Extraction, pattern: str, mrz: Reading | None) -> None:
@@ -125,8 +180,13 @@ def _number(page: Page, ex: Extraction, pattern: str, mrz: Reading | None) -> No
     ex.anchor("number_label", label)
     nearby = _below(page, label, 2.0) + (page.frame.right_of(label) if label else [])
     box = next((b for b in nearby if re.fullmatch(pattern, squeeze(b.text).upper())), None)
+    free = box is None and (box := _labelless(page, _matching(pattern))) is not None
     ex.anchor("document_number", box)
-    ex.put("document_number", reading(box, squeeze(box.text).upper()) if box else None, mrz)
+    ex.put("document_number", reading(box, squeeze(box.text).upper(), label_free=free) if box else None, mrz)
+
+
+def _matching(pattern: str) -> Parse:
+    return lambda t: squeeze(t).upper() if re.fullmatch(pattern, squeeze(t).upper()) else None
 
 
 def _machine_code(ex: Extraction) -> None:
@@ -142,8 +202,6 @@ def _common(page: Page, ex: Extraction, number_re: str) -> None:
     _title(page, ex, mrz_reading(read, "document_code", checked_by="composite"))
     _number(page, ex, number_re, mrz_reading(read, "document_number"))
     _dated_fields(page, ex, mrz_reading(read, "birth_date"), mrz_reading(read, "expiry_date"))
-    _plain(page, ex, "issuing_authority", r"签发机关|簽發機關|ISSUINGAUTH", r"[\u4e00-\u9fff]{4,}")
-    _plain(page, ex, "issue_place", r"签发地点|簽發地點|^PLACE$", r"[\u4e00-\u9fff]{2,4}")
     _machine_code(ex)
 
 
@@ -153,6 +211,7 @@ def eep_front(page: Page) -> Extraction:
     _common(page, ex, r"C[A-Z0-9]\d{7}")
     _names(page, ex, None, None)
     _sex(page, ex, None)
+    _office(page, ex)
     return ex
 
 
@@ -170,6 +229,7 @@ def mtp_front(page: Page) -> Extraction:
         mrz_reading(read, "surname", full_en, checked_by=""),
     )
     _sex(page, ex, mrz_reading(read, "sex", checked_by="line2"))
+    _office(page, ex)
     times = mrz_reading(read, "issue_times", checked_by="line2")
     _plain(page, ex, "issue_times", r"次数|次數|^ISSUE$", r"\d{2}", times)
     return ex
