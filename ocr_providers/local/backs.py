@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ocr_providers.local.confidence import Reading
+from ocr_providers.local.crops import crop_quad, line_below, red_free
 from ocr_providers.local.extraction import Extraction
 from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.hkid import hkid_number
@@ -40,19 +41,37 @@ def _region(text: str) -> str | None:
 
 
 def _slot(page: Page, head: PlacedBox, right: float) -> list[PlacedBox]:
-    """Boxes in the region's column (from its left edge to the next slot's), below it."""
+    """Boxes in the region's column (from its left edge to the next slot's), below it.
+
+    Perspective leans the column: 22 lines down, a left edge drifts by about two text heights."""
     return sorted(
-        (b for b in page.frame.boxes if b is not head and head.left - page.frame.unit <= b.left < right
+        (b for b in page.frame.boxes if b is not head and head.left - 2.5 * page.frame.unit <= b.left < right
          and head.y < b.y <= head.y + 22 * page.frame.unit),
         key=lambda b: (round(b.y / page.frame.unit), b.x),
     )  # fmt: skip
 
 
+_ISSUE_INFO = re.compile(r"([\u4e00-\u9fff]{2,8})(\d{4}\.\d{2}\.\d{2})")
+
+
+def _issue_line(page: Page, remark: PlacedBox) -> tuple[str, float] | None:
+    """Re-read the issue line where the layout prints it, about two lines under the remark: the
+    red ``SPECIMEN``/stamp crossing it can hide it from the detector, so it is read red-free."""
+    quad = line_below(remark.box.quad, 1.9, 8.0)
+    crop = red_free(crop_quad(page.image, quad, 0.35, 0.2))
+    page.rereads += 1
+    text, score = page.engine.line(crop)
+    match = _ISSUE_INFO.fullmatch(squeeze(text))
+    return (f"{match[1]} {match[2]}", score) if match else None
+
+
 def _endorsement(page: Page, head: PlacedBox, right: float) -> tuple[dict[str, object], float] | None:
     item: dict[str, object] = {"region": _region(head.text)}
     scores = [head.score]
+    remark: PlacedBox | None = None
     for box in _slot(page, head, right):
         t = squeeze(box.text)
+        t = re.sub(r"^[—―－-]次$", "一次", t)  # a dash read for the one-stroke 一
         if t in _TRIPS and "valid_round_trips" not in item:
             item["valid_round_trips"] = _TRIPS[t]
         elif t in _TYPES and "type" not in item:
@@ -60,14 +79,15 @@ def _endorsement(page: Page, head: PlacedBox, right: float) -> tuple[dict[str, o
         elif t.startswith("有效期至") and dotted_date(t) and "valid_until" not in item:
             item["valid_until"] = dotted_date(t)
         elif re.fullmatch(r"逗留\d+天", t) and "remark" not in item:
-            item["remark"] = t
-        elif (
-            m := re.fullmatch(r"([\u4e00-\u9fff]{2,8})(\d{4}\.\d{2}\.\d{2})", t)
-        ) and "issue_info" not in item:
+            item["remark"], remark = t, box
+        elif (m := _ISSUE_INFO.fullmatch(t)) and "issue_info" not in item:
             item["issue_info"] = f"{m[1]} {m[2]}"
         else:
             continue
         scores.append(box.score)
+    if "issue_info" not in item and remark is not None and (found := _issue_line(page, remark)):
+        item["issue_info"] = found[0]
+        scores.append(min(found[1], 0.89))  # a re-read from a guessed position is never confident
     if len(item) != 6:
         return None
     return item, min(scores)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ocr_providers.local.engine import Image
 
-__all__ = ["RUNGS", "crop_quad", "rung"]
+__all__ = ["RUNGS", "crop_quad", "line_below", "red_free", "rung"]
 
 # (vertical padding, horizontal padding) in line heights, contrast stretch, horizontal squeeze.
 RUNGS: tuple[tuple[float, float, bool, float], ...] = (
@@ -65,3 +65,23 @@ def rung(image: Image, quad: Sequence[tuple[float, float]], index: int) -> Image
             cv2.resize(crop, (max(1, int(w * squeeze)), h), interpolation=cv2.INTER_AREA), dtype=np.uint8
         )
     return crop
+
+
+def line_below(quad: Sequence[tuple[float, float]], lines: float, width: float) -> list[tuple[float, float]]:
+    """The quad of a text line ``lines`` line heights under ``quad``, same left edge, ``width`` heights
+    long: where a layout prints the next value when the detector missed it."""
+    pts = np.array(quad, dtype=np.float64)
+    along, down = pts[1] - pts[0], pts[3] - pts[0]
+    height = float(np.linalg.norm(down))
+    ux = along / max(float(np.linalg.norm(along)), 1.0)
+    top_left = pts[0] + down * lines
+    top_right = top_left + ux * width * height
+    corners = (top_left, top_right, top_right + down, top_left + down)
+    return [(float(x), float(y)) for x, y in corners]
+
+
+def red_free(crop: Image) -> Image:
+    """The red channel as grey: a red stamp or watermark (``SPECIMEN``) turns as pale as the paper
+    while blue and black print stay dark."""
+    red = crop[:, :, 2]
+    return np.asarray(cv2.cvtColor(np.ascontiguousarray(red), cv2.COLOR_GRAY2BGR), dtype=np.uint8)

@@ -30,7 +30,7 @@ _TITLES = {
 _NAME_EN = re.compile(r"^([A-Z][A-Z' -]*?)\s*,\s*([A-Za-z][A-Za-z' -]*)$")
 # Blur turns the comma into a full stop (``MAK. CHI KIT``); accepted only when no comma is present.
 _NAME_EN_STOP = re.compile(r"^([A-Z][A-Z'-]*)\s*\.\s*([A-Za-z][A-Za-z' -]*)$")
-_NOT_AUTHORITY = re.compile(r"通行|共和|居民|往来|往來|来往|來往")
+_NOT_AUTHORITY = re.compile(r"通行|共和|居民|往来|往來|来往|來往|机关|機關|地点|地點|日期|签发|簽發")
 
 
 def _below(page: Page, label: PlacedBox | None, lines: float = 2.5) -> list[PlacedBox]:
@@ -86,7 +86,10 @@ def _names(page: Page, ex: Extraction, mrz_zh: Reading | None, mrz_en: Reading |
     ex.anchor("name_zh", zh)
     ex.anchor("name_en", en)
     ex.put("name_zh", reading(zh, squeeze(zh.text), label_free=free) if zh else None, mrz_zh)
-    ex.put("name_en", reading(en, name_en(en.text), label_free=free) if en else None, mrz_en, prefer_viz=True)
+    viz_en = name_en(en.text) if en else None
+    if viz_en and mrz_en and viz_en.replace(" ", "") == str(mrz_en.value).replace(" ", ""):
+        viz_en = str(mrz_en.value)  # the visual read lost a space (``MOK, CHIYAN``): the code keeps them
+    ex.put("name_en", reading(en, viz_en, label_free=free) if en else None, mrz_en, prefer_viz=True)
 
 
 def _cjk(text: str) -> str | None:
