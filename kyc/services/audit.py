@@ -70,7 +70,8 @@ def audit_record(
     ``action`` is namespaced and past tense (``document.image_viewed``). ``data`` must hold no personal
     data: ids, field names, statuses and keyed digests only.
     """
-    with transaction.atomic():
+    # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's work too.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)

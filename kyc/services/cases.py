@@ -58,13 +58,14 @@ def case_open(*, applicant: Applicant, actor: AbstractBaseUser | None) -> Case:
 
 
 def _case_transition(case: Case, *, to: str, actor: AbstractBaseUser | None, action: str,
-                     data: dict[str, Any] | None = None) -> None:
-    """Assign the status (the caller holds the row lock), save, and record the event."""
+                     data: dict[str, Any] | None = None, also: tuple[str, ...] = ()) -> None:
+    """Assign the status (the caller holds the row lock), save it with the ``also`` fields the caller
+    set, and record the event."""
     current = case.status
     if not case_can_transition(current, to):
         raise InvalidTransition("case", current, to)
     case.status = to
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *also]
     if to in CASE_TERMINAL:
         case.closed_at = timezone.now()
         fields.append("closed_at")
@@ -81,11 +82,9 @@ def _locked(case: Case) -> Case:
 def case_start_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
     """Send an open case to review (the routing policy or a reviewer does this)."""
     case = _locked(case)
+    case.routing_reason = reason[:200] or case.routing_reason
     _case_transition(case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.review_started",
-                     data={"reason": reason[:200]})
-    if reason:
-        case.routing_reason = reason[:200]
-        case.save(update_fields=["routing_reason"])
+                     data={"reason": reason[:200]}, also=("routing_reason",))
     return case
 
 

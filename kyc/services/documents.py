@@ -84,14 +84,17 @@ def _document_create(case: Case, document_type: str, side: str, image: Normalise
 
 
 def _document_set_status(document: Document, *, to: str, actor: AbstractBaseUser | None, reason: str = "",
-                         data: dict[str, Any] | None = None) -> None:
-    """The only code that assigns ``Document.status``. The caller holds the row lock."""
+                         data: dict[str, Any] | None = None, also: dict[str, Any] | None = None) -> None:
+    """The only code that assigns ``Document.status``. The caller holds the row lock. ``also`` sets other
+    columns in the same UPDATE (the pipeline's run, lease and next-attempt time)."""
     current = document.status
     if not document_can_transition(current, to):
         raise InvalidTransition("document", current, to)
     document.status = to
     document.status_reason = reason[:300]
-    document.save(update_fields=["status", "status_reason", "updated_at"])
+    for name, value in (also or {}).items():
+        setattr(document, name, value)
+    document.save(update_fields=["status", "status_reason", "updated_at", *(also or {})])
     audit_record(
         actor=actor, action="document.status_changed", obj=document, case_id=document.case_id,
         data={"from": current, "to": to, "reason": reason[:300], **(data or {})},

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -93,10 +93,8 @@ def document_queue(*, document: Document, actor: AbstractBaseUser | None, reason
     document = Document.objects.select_for_update().get(pk=document.pk)
     rerun = document.status != DocumentStatus.RECEIVED
     _document_set_status(document, to=DocumentStatus.QUEUED, actor=actor, reason=reason or ("re-run" if rerun else ""),
-                         data={"run": document.ocr_run + 1})
-    document.ocr_run += 1
-    document.ocr_next_at = timezone.now()
-    document.save(update_fields=["ocr_run", "ocr_next_at"])
+                         data={"run": document.ocr_run + 1},
+                         also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now()})
     _enqueue_on_commit(document.pk)
     return document
 
@@ -124,9 +122,11 @@ class Claim:
     image: str
 
 
-def _budget_used(document: Document, step_index: int) -> int:
-    return (OcrAttempt.objects.filter(document=document, run=document.ocr_run, route_step=step_index)
-            .exclude(error_code=LOCAL_QUOTA_CODE).count())
+def _budget_used(document: Document) -> dict[int, int]:
+    """Attempts used per route step in the current run (our own quota deferrals do not count)."""
+    rows = (OcrAttempt.objects.filter(document=document, run=document.ocr_run).exclude(error_code=LOCAL_QUOTA_CODE)
+            .values_list("route_step").annotate(n=Count("id")))
+    return dict(rows)
 
 
 def _suspended() -> set[str]:
@@ -136,9 +136,9 @@ def _suspended() -> set[str]:
 def next_step(document: Document) -> tuple[int, RouteStep] | str:
     """The route step the next attempt should use; ``"wait"`` when the only steps left are suspended
     providers, ``"exhausted"`` when every step has used its attempts."""
-    suspended, waiting = _suspended(), False
+    suspended, waiting, used = _suspended(), False, _budget_used(document)
     for index, step in enumerate(routes()[document.document_type]):
-        if _budget_used(document, index) >= _conf()["max_attempts"]:
+        if used.get(index, 0) >= _conf()["max_attempts"]:
             continue
         if step.provider in suspended:
             waiting = True
@@ -184,13 +184,12 @@ def _claim(document_id: Any) -> Claim | float | None:
             return (document.ocr_next_at - now).total_seconds()
         choice = next_step(document)
         if choice == "wait":
-            document.ocr_next_at = now + timedelta(minutes=5)
-            document.save(update_fields=["ocr_next_at"])
+            Document.objects.filter(pk=document.pk).update(ocr_next_at=now + timedelta(minutes=5))
             return None
         if choice == "exhausted":
             _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
                                  reason="every configured provider used its attempts")
-            _route_case_on_commit(document)
+            _route_case(document)
             return None
         return _start_attempt(document, *choice, now=now)  # type: ignore[misc]
 
@@ -200,9 +199,8 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, now:
     attempt = OcrAttempt.objects.create(document=document, number=number, run=document.ocr_run,
                                         route_step=step_index, provider=step.provider, action=step.action)
     _document_set_status(document, to=DocumentStatus.PROCESSING, actor=None,
-                         data={"attempt": number, "provider": str(step)})
-    document.ocr_lease_until = now + timedelta(seconds=_conf()["lease_seconds"])
-    document.save(update_fields=["ocr_lease_until"])
+                         data={"attempt": number, "provider": str(step)},
+                         also={"ocr_lease_until": now + timedelta(seconds=_conf()["lease_seconds"])})
     return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
 
 
@@ -224,12 +222,14 @@ def _wait_for_quota(step: RouteStep) -> float | None:
     return ratelimit.acquire(_quota_key(step), rate * _conf()["quota_share"], max_wait=_conf()["max_quota_wait"])
 
 
-def _call(claim: Claim) -> OcrResult | OcrError:
+def _request(claim: Claim) -> OcrRequest:
     with private_storage().open(claim.image, "rb") as handle:
         image = handle.read()
     action = "" if claim.step.action == "auto" else claim.step.action
-    request = OcrRequest(image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side),
-                         action=action)
+    return OcrRequest(image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side), action=action)
+
+
+def _call(claim: Claim, request: OcrRequest) -> OcrResult | OcrError:
     try:
         return provider_for(claim.step.provider).recognize(request)
     except OcrError as error:
@@ -250,11 +250,12 @@ def ocr_document_run(*, document_id: Any) -> str:
         time.sleep(claim)
     if claim is None or isinstance(claim, float):
         return "nothing to do"
+    request = _request(claim)  # everything slow happens before the quota slot, so the call leaves on time
     waited = _wait_for_quota(claim.step)
     if waited is None:
         return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
     started = time.monotonic()
-    outcome = _call(claim)
+    outcome = _call(claim, request)
     return _finish(claim, outcome, int((time.monotonic() - started) * 1000), quota_wait_ms=int(waited * 1000))
 
 
@@ -268,9 +269,11 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return max(retry_after or 0.0, random.uniform(0, ceiling))
 
 
-def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int) -> None:
+def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int,
+                    *, applied: bool) -> None:
     attempt.latency_ms, attempt.quota_wait_ms, attempt.finished_at = latency_ms, quota_wait_ms, timezone.now()
-    fields = ["latency_ms", "quota_wait_ms", "finished_at", "outcome", "vendor_request_id", "error_class", "error_code",
+    attempt.applied = applied  # the one_applied_per_run constraint refuses a second application here
+    fields = ["latency_ms", "quota_wait_ms", "finished_at", "applied", "outcome", "vendor_request_id", "error_class", "error_code",
               "vendor_code", "error_message", "warnings", "raw_response"]
     if isinstance(outcome, OcrError):
         attempt.outcome = {"retryable": OcrOutcome.RETRYABLE_ERROR, "final": OcrOutcome.FINAL_ERROR,
@@ -288,29 +291,30 @@ def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=claim.document_id)
+        document = (Document.objects.select_for_update(of=("self",)).select_related("case__applicant")
+                    .get(pk=claim.document_id))
         attempt = OcrAttempt.objects.select_for_update().get(pk=claim.attempt_id)
         stale = attempt.outcome != OcrOutcome.SENT or document.status != DocumentStatus.PROCESSING \
             or document.ocr_run != claim.run
-        _record_attempt(attempt, outcome, latency_ms, quota_wait_ms)
+        _record_attempt(attempt, outcome, latency_ms, quota_wait_ms,
+                        applied=not stale and isinstance(outcome, OcrResult))
         if stale:  # the lease expired and someone else took over: keep the record, change nothing else
             audit_record(actor=None, action="document.ocr_late_answer", obj=attempt, case_id=document.case_id,
                          data={"attempt": attempt.number})
             return "stale"
-        document.ocr_lease_until = None
-        document.save(update_fields=["ocr_lease_until"])
+        document.ocr_lease_until = None  # saved with the status change that every path below makes
         if isinstance(outcome, OcrResult):
             return _finish_success(document, attempt, outcome)
         return _finish_error(document, attempt, outcome)
 
 
 def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) -> str:
-    applied = result_apply(document=document, attempt=attempt, result=result)
-    target = DocumentStatus.EXTRACTED if applied else DocumentStatus.UNREADABLE
-    reason = "" if applied else "the provider found no document fields in the image"
-    _document_set_status(document, to=target, actor=None, reason=reason,
-                         data={"attempt": attempt.number, "provider": attempt.provider, "fields": applied})
-    _route_case_on_commit(document)
+    summary = result_apply(document=document, attempt=attempt, result=result)
+    target = DocumentStatus.EXTRACTED if summary["fields"] else DocumentStatus.UNREADABLE
+    reason = "" if summary["fields"] else "the provider found no document fields in the image"
+    _document_set_status(document, to=target, actor=None, reason=reason, data=summary,
+                         also={**_lease_cleared(document), "detected_type": document.detected_type})
+    _route_case(document)
     return target
 
 
@@ -322,10 +326,10 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
         target = DocumentStatus.UNREADABLE if error.code in _UNREADABLE_CODES else DocumentStatus.FAILED
         vendor = f" [{attempt.provider} {error.vendor_code}]" if error.vendor_code else f" [{attempt.provider}]"
         _document_set_status(document, to=target, actor=None, reason=f"{error.message}{vendor}",
-                             data={"attempt": attempt.number, "code": error.code})
-        _route_case_on_commit(document)
+                             data={"attempt": attempt.number, "code": error.code}, also=_lease_cleared(document))
+        _route_case(document)
         return target
-    used = _budget_used(document, attempt.route_step)
+    used = _budget_used(document).get(attempt.route_step, 0)
     return _retry_later(document, attempt, delay=_backoff(used, error.retry_after),
                         reason=f"retryable error {error.code} from {attempt.provider}")
 
@@ -334,23 +338,27 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
     if next_step(document) == "exhausted":
         _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
                              reason=f"{reason}; no attempts left on any provider",
-                             data={"attempt": attempt.number})
-        _route_case_on_commit(document)
+                             data={"attempt": attempt.number}, also=_lease_cleared(document))
+        _route_case(document)
         return DocumentStatus.FAILED
     _document_set_status(document, to=DocumentStatus.QUEUED, actor=None, reason=reason,
-                         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)})
-    document.ocr_next_at = timezone.now() + timedelta(seconds=delay)
-    document.save(update_fields=["ocr_next_at"])
+                         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
+                         also={**_lease_cleared(document), "ocr_next_at": timezone.now() + timedelta(seconds=delay)})
     if delay <= SHORT_WAIT:
         _enqueue_on_commit(document.pk)
     return "retry"
 
 
-def _route_case_on_commit(document: Document) -> None:
+def _lease_cleared(document: Document) -> dict[str, Any]:
+    return {"ocr_lease_until": None}
+
+
+def _route_case(document: Document) -> None:
+    """Route the case in the same transaction. Locks are taken document first, then case, everywhere, so
+    two documents of one case finishing together serialise on the case row and the second sees the first."""
     from kyc.services.routing import case_route
 
-    case_id = document.case_id
-    transaction.on_commit(lambda: case_route(case_id=case_id))
+    case_route(case_id=document.case_id)
 
 
 # --- operators ------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from django.utils import timezone
 from kyc.choices import FieldSource
 from kyc.exceptions import DocumentInvalid
 from kyc.models import Check, Document, ExtractedField, OcrAttempt, Portrait
-from kyc.services.audit import audit_record
 from kyc.services.documents import blind_index_for
 from kyc.services.intake import image_normalise
 from kyc.storage import private_storage
@@ -41,7 +40,8 @@ def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) ->
         for name, field in result.fields.items()
         if field.value not in (None, "", [])  # a field not found is missing, never an empty value
     ]
-    ExtractedField.objects.filter(document=document, is_current=True).update(is_current=False)  # history stays
+    if document.ocr_run > 1:  # a re-run: earlier values stay as history (a first run has none)
+        ExtractedField.objects.filter(document=document, is_current=True).update(is_current=False)
     ExtractedField.objects.bulk_create(rows)
     return len(rows)
 
@@ -76,7 +76,8 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     outcomes = list(run_checks(inp))
     if result.document_type and result.document_type.value != document.document_type:
         outcomes.append(_type_mismatch(document, result))
-    document.checks.filter(is_current=True).update(is_current=False)
+    if document.ocr_run > 1:
+        document.checks.filter(is_current=True).update(is_current=False)
     return Check.objects.bulk_create([
         Check(case_id=document.case_id, document=document, attempt=attempt, code=o.code, result=o.result,
               detail=o.detail[:500], data=_jsonable(o.data))
@@ -101,19 +102,16 @@ def _jsonable(data: Any) -> Any:
     return data.isoformat() if isinstance(data, date) else data
 
 
-def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
-    """Store ``result`` as the document's current reading; returns the number of fields stored."""
+def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult) -> dict[str, Any]:
+    """Store ``result`` as the document's current reading. Returns a summary (field names, counts, check
+    results; no values) that the caller records in the audit event of the status change."""
     field_count = _store_fields(document, attempt, result)
     portrait_count = _store_portraits(document, attempt, result)
     checks = _store_checks(document, attempt, result) if field_count else []
     if result.detected_type and result.document_type:
-        document.detected_type = result.document_type.value
-        document.save(update_fields=["detected_type"])
-    attempt.applied = True
-    attempt.save(update_fields=["applied"])
-    audit_record(actor=None, action="document.ocr_applied", obj=document, case_id=document.case_id, data={
+        document.detected_type = result.document_type.value  # saved with the caller's status change
+    return {
         "attempt": attempt.number, "provider": attempt.provider, "action": attempt.action,
-        "vendor_request_id": attempt.vendor_request_id, "fields": sorted(result.fields), "portraits": portrait_count,
-        "warnings": list(result.warnings), "checks": {c.code: c.result for c in checks},
-    })
-    return field_count
+        "vendor_request_id": attempt.vendor_request_id, "fields": field_count, "field_names": sorted(result.fields),
+        "portraits": portrait_count, "warnings": list(result.warnings), "checks": {c.code: c.result for c in checks},
+    }

@@ -284,3 +284,16 @@ def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(
     ScriptedProvider.script.append(truth_result("mainland_travel_permit", "back", overrides={"hkid_number": hkid}))
     queue(back, django_capture_on_commit_callbacks)
     assert Check.objects.get(document=back, code="duplicate_document_number").result == "fail"
+
+
+def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_commit_callbacks):
+    """The pipeline's own overhead is mostly database round trips: keep them counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ocr.document_queue(document=document, actor=None)
+    ScriptedProvider.script.append(truth_result("hk_id_card"))
+    with CaptureQueriesContext(connection) as queries:
+        assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
+    assert len(queries) <= 32, "\n".join(q["sql"][:100] for q in queries.captured_queries)

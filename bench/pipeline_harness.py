@@ -1,0 +1,261 @@
+"""Shared pieces of the pipeline benchmarks: a throwaway PostgreSQL database, the vendor emulator in
+this process (with an arrival log), real django-q2 clusters as child processes, and the figures.
+
+Every benchmark talks only to 127.0.0.1: the emulator, PostgreSQL and the clusters.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("KYC_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+TENCENT_ID, TENCENT_KEY = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
+ACTIONS = {"exit_entry_permit": "PermitOCR", "hk_id_card": "HKIDCardOCR", "mainland_travel_permit": "MainlandPermitOCR"}
+
+
+def create_database(name: str) -> str:
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG}/{name}"
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def base_env(database_url: str, emulator_url: str, var_dir: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "DJANGO_", "TENCENT", "HUAWEI"))}
+    env.update({
+        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "KYC_FIELD_KEYS": "b1:YmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzLWxvbmctLS0=",
+        "KYC_BLIND_INDEX_KEY": "bench-blind-index-key-0123456789", "KYC_VAR_DIR": var_dir,
+        "DATABASE_URL": database_url, "KYC_TENCENT_ENDPOINT": emulator_url, "TENCENTCLOUD_SECRET_ID": TENCENT_ID,
+        "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY, "TENCENTCLOUD_REGION": "ap-hongkong", "KYC_LOG_LEVEL": "WARNING",
+        "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in ACTIONS.items()),
+    })
+    env.update(extra)
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kyc.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class ArrivalLog:
+    """Wraps the emulator's quota gate to timestamp every arrival per action (admitted or refused)."""
+
+    def __init__(self, emulator) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self._lock = threading.Lock()
+        quotas = emulator.state.quotas
+        original = quotas.admit
+
+        def admit(action: str) -> bool:
+            with self._lock:
+                self.times[action].append(time.monotonic())
+            return original(action)
+
+        quotas.admit = admit
+
+    def max_in_window(self, action: str, window: float = 1.0) -> int:
+        arrivals, best, start = sorted(self.times[action]), 0, 0
+        for end, t in enumerate(arrivals):
+            while arrivals[start] <= t - window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def windows_over(self, action: str, limit: float) -> int:
+        """How many arrivals end a sliding one-second window holding more than ``limit`` calls."""
+        arrivals, start, over = sorted(self.times[action]), 0, 0
+        for end, t in enumerate(arrivals):
+            while arrivals[start] <= t - 1.0:
+                start += 1
+            over += (end - start + 1) > limit
+        return over
+
+    def sustained_rate(self, action: str) -> float:
+        arrivals = sorted(self.times[action])
+        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
+
+
+def start_cluster(env: dict[str, str], workers: int, log_path: Path) -> subprocess.Popen:
+    """A real qcluster in its own process group (so a whole cluster can be killed at once)."""
+    cluster_env = {**env, "KYC_Q_WORKERS": str(workers)}
+    log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it open for its lifetime
+    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=cluster_env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def kill_cluster(process: subprocess.Popen) -> None:
+    """kill -9 every process of the cluster at once (the chaos a host crash causes)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    process.wait(timeout=60)
+
+
+def stop_cluster(process: subprocess.Popen, grace: float = 60) -> None:
+    """Graceful stop (SIGTERM to the cluster's main process, which drains its workers); kill after ``grace``."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        kill_cluster(process)
+
+
+def worker_pids(cluster: subprocess.Popen) -> list[int]:
+    """The cluster's worker processes: children of its sentinel that run tasks (the busiest ones)."""
+    out = subprocess.run(["ps", "-o", "pid=,pgid=,ppid=", "-g", str(cluster.pid)], capture_output=True, text=True,
+                         check=False).stdout
+    rows = [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
+    return [pid for pid, pgid, _ppid in rows if pgid == cluster.pid and pid != cluster.pid]
+
+
+def small_image(index: int) -> bytes:
+    """A distinct, valid, tiny PNG per document (the emulator answers from its samples, not the pixels)."""
+    from PIL import Image
+
+    image = Image.new("RGB", (320, 200), (200, 200 - index % 150, 180))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def create_documents(counts: dict[str, int], *, partner_slug: str = "bench") -> list:
+    """One applicant, case and queued document per item, interleaved by type (tasks enqueue on commit)."""
+    from django.db import transaction
+
+    from kyc.services.cases import applicant_create, case_open, partner_create
+    from kyc.services.documents import document_add
+    from kyc.services.ocr import document_queue
+
+    partner = partner_create(name=f"Bench {partner_slug}", slug=partner_slug, actor=None)
+    order = [t for i in range(max(counts.values())) for t in counts if i < counts[t]]
+    ids = []
+    for index, document_type in enumerate(order):
+        with transaction.atomic():
+            case = case_open(applicant=applicant_create(partner=partner, external_ref=f"B{index}", actor=None), actor=None)
+            document = document_add(case=case, document_type=document_type, side="front", data=small_image(index),
+                                    actor=None)
+            document_queue(document=document, actor=None)
+        ids.append(document.pk)
+    return ids
+
+
+def wait_final(ids: list, timeout: float, on_tick=None) -> dict[str, int]:
+    from collections import Counter
+
+    from kyc.models import Document
+
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = Counter(Document.objects.filter(pk__in=ids).values_list("status", flat=True))
+        pending = statuses.get("queued", 0) + statuses.get("processing", 0) + statuses.get("received", 0)
+        if on_tick:
+            on_tick(statuses)
+        if pending == 0 or time.monotonic() > deadline:
+            return dict(statuses)
+        time.sleep(1.0)
+
+
+def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
+    """Task wall time (the task's own result) minus vendor latency and quota wait."""
+    from statistics import mean, median
+
+    from django_q.models import Task
+
+    from kyc.models import OcrAttempt
+
+    attempts = {str(a.document_id): a for a in OcrAttempt.objects.filter(outcome="succeeded")}
+    overheads = []
+    for task in Task.objects.filter(func="kyc.tasks.document_ocr_task", success=True).only("args", "result"):
+        attempt = attempts.get(task.args[0]) if task.args else None
+        status, _, wall = str(task.result).partition(" ")
+        if attempt is None or attempt.latency_ms is None or status != "extracted":
+            continue
+        overheads.append(int(wall.removesuffix("ms")) - attempt.latency_ms - (attempt.quota_wait_ms or 0))
+    if not overheads:
+        return {}
+    ordered = sorted(overheads)
+    return {"jobs": len(overheads), "median_ms": median(overheads), "mean_ms": mean(overheads),
+            "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+            "median_share": median(overheads) / vendor_latency_ms, "mean_share": mean(overheads) / vendor_latency_ms}
+
+
+class Run:
+    """One benchmark run: a fresh database, the emulator, settings for the clusters, and cleanup."""
+
+    def __init__(self, name: str, *, latency_ms: float, quotas: dict[str, float], fail_rate: float = 0.0,
+                 keep: bool = False, **env_extra: str) -> None:
+        from ocr_providers.emulator.server import VendorEmulator
+
+        self.db = f"kyc_bench_{name}_{int(time.time())}"
+        self.var = Path(tempfile.mkdtemp(prefix=f"kyc-bench-{name}-"))
+        self.keep = keep
+        self.emulator = VendorEmulator(latency_ms=latency_ms, quotas=quotas, fail_rate=fail_rate, seed=1)
+        self.quotas = quotas
+        self.env_extra = env_extra
+        self.clusters: list[subprocess.Popen] = []
+
+    def __enter__(self) -> Run:
+        self.emulator.start()
+        self.log = ArrivalLog(self.emulator)
+        quota_env = ",".join(f"tencent:{a}={q:g}" for a, q in self.quotas.items())
+        self.env = base_env(create_database(self.db), self.emulator.url, str(self.var),
+                            **({"KYC_OCR_QUOTAS": quota_env} if quota_env else {}), **self.env_extra)
+        setup_django(self.env)
+        return self
+
+    def start_clusters(self, count: int, workers: int) -> None:
+        self.clusters += [start_cluster(self.env, workers, self.var / f"cluster{i}.log") for i in range(count)]
+
+    def __exit__(self, *exc: object) -> None:
+        for cluster in self.clusters:
+            if cluster.poll() is None:
+                stop_cluster(cluster, grace=30)
+        self.emulator.stop()
+        if self.keep:
+            print(f"kept database {self.db} and files in {self.var}")
+        else:
+            drop_database(self.db)
+
+
+def integrity(ids: list) -> dict[str, int]:
+    """What a chaos or fault run must show: nothing lost or stuck, nothing applied twice."""
+    from django.db.models import Count
+
+    from kyc.models import AuditEvent, Document, OcrAttempt
+
+    not_final = Document.objects.filter(pk__in=ids, status__in=["received", "queued", "processing"]).count()
+    applied_twice = (OcrAttempt.objects.filter(applied=True).values("document_id", "run").annotate(n=Count("id"))
+                     .filter(n__gt=1).count())
+    extracted_events = (AuditEvent.objects.filter(action="document.status_changed", data__to="extracted")
+                        .values("object_id").annotate(n=Count("id")).filter(n__gt=1).count())
+    return {"documents": len(ids), "lost_or_stuck": not_final, "applied_twice": applied_twice,
+            "extracted_twice_in_audit": extracted_events,
+            "unknown_attempts": OcrAttempt.objects.filter(outcome="unknown").count(),
+            "attempts": OcrAttempt.objects.count()}
