@@ -15,13 +15,16 @@ import re
 from datetime import date
 
 from ocr_providers.checkdigits import hkid_check_char
+from ocr_providers.documents import DocumentType
 from ocr_providers.local import telecode
 from ocr_providers.local.confidence import Reading
+from ocr_providers.local.crops import crop_quad
 from ocr_providers.local.extraction import Extraction
 from ocr_providers.local.fallback import sex_strict, sole
 from ocr_providers.local.geometry import PlacedBox
 from ocr_providers.local.page import Page
 from ocr_providers.local.permits import name_en
+from ocr_providers.local.portrait import project
 from ocr_providers.local.viz import find_label, first_match, is_cjk, iso, reading, sex_of, squeeze
 
 __all__ = ["front", "hkid_number"]
@@ -147,11 +150,46 @@ def _permanent(page: Page, ex: Extraction, symbols: PlacedBox | None, starred: b
         ex.put("permanent", reading(title, from_title))
 
 
+# Where the card prints its version year (layout pixels, ``portrait.LAYOUTS``), with a margin.
+_VERSION_RECT = (26, 580, 120, 618)
+# The smart identity card (2018 design) has been issued since 26 November 2018; before, the 2003 one.
+SMART_CARD_FROM = "2018-11-26"
+
+
+def _version_by_date(ex: Extraction) -> str | None:
+    issue = ex.fields.get("issue_date")
+    if issue is None:
+        return None
+    return "2018" if str(issue.field.value) >= SMART_CARD_FROM else "2003"
+
+
 def _version(page: Page, ex: Extraction) -> None:
+    """The design year printed small at the bottom, confirmed by the issue date's design era."""
+    by_date = _version_by_date(ex)
     hit = first_match(page.frame.boxes, r"^(2003|2018)$")
     if hit:
         ex.anchor("card_version", hit[0])
-        ex.put("card_version", reading(hit[0], hit[1][1]))
+        ex.put("card_version", reading(hit[0], hit[1][1], checked=hit[1][1] == by_date))
+        return
+    read = _reread_version(page, ex)
+    if read is not None:
+        confirmed = read[0] == by_date
+        ex.put("card_version", Reading(read[0], read[0], read[1], checked=confirmed, label_free=True))
+    elif by_date is not None:
+        # The year is illegible (it is the smallest print): the issue date's era, never confidently.
+        issue = ex.fields["issue_date"]
+        ex.put("card_version", Reading(by_date, str(issue.field.raw), 0.8, label_free=True))
+
+
+def _reread_version(page: Page, ex: Extraction) -> tuple[str, float] | None:
+    """Blur erases the small year first: re-read it where the layout, registered on the fields
+    already found, says it is."""
+    quad = project(DocumentType.HK_ID_CARD, ex, _VERSION_RECT)
+    if quad is None:
+        return None
+    page.rereads += 1
+    text, score = page.engine.line(crop_quad(page.image, quad, 0.0, 0.0))
+    return (squeeze(text), score) if re.fullmatch(r"2003|2018", squeeze(text)) else None
 
 
 def front(page: Page) -> Extraction:

@@ -9,6 +9,7 @@ pitfall 3). The optional field's GBK letters confirm the Chinese name.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ocr_providers.local.confidence import Reading
 from ocr_providers.local.extraction import Extraction, mrz_reading
@@ -79,8 +80,6 @@ _FREE: dict[str, tuple[Parse, tuple[int, int] | None]] = {
     "birth_date": (passport_date, (0, 3)),
     "issue_date": (passport_date, (1, 3)),
     "expiry_date": (passport_date, (2, 3)),
-    "birth_place": (_birth_or_issue_place, (0, 2)),
-    "issue_place": (_birth_or_issue_place, (1, 2)),
 }
 
 
@@ -96,6 +95,20 @@ def _free(page: Page, ex: Extraction, name: str) -> Reading | None:
         return None
     ex.anchor(name, hit[0])
     return free_reading(hit)
+
+
+def _beside(page: Page, ex: Extraction, name: str, row: str) -> Reading | None:
+    """A place without its label: the place-shaped box on its date's row (birth place beside the
+    birth date, issue place beside the issue date), further right in the same line."""
+    date = ex.anchors.get(row)
+    if date is None:
+        return None
+    for box in page.frame.right_of(date, max_gap=14.0):
+        value = _birth_or_issue_place(box.text)
+        if value:
+            ex.anchor(name, box)
+            return free_reading((box, value))
+    return None
 
 
 def _value(page: Page, ex: Extraction, key: str, accept: type[object] | None = None) -> list[PlacedBox]:
@@ -209,8 +222,6 @@ def front(page: Page) -> Extraction:
          mrz_reading(read, "nationality", nationality, checked_by="")),
         ("birth_date", passport_date, mrz_reading(read, "birth_date")),
         ("expiry_date", passport_date, mrz_reading(read, "expiry_date")),
-        ("birth_place", _place, None),
-        ("issue_place", _place, None),
     ):  # fmt: skip
         viz = _simple(page, ex, name, parse)
         if name != "type":
@@ -218,10 +229,10 @@ def front(page: Page) -> Extraction:
     issue = _simple(page, ex, "issue_date", passport_date)
     expiry = ex.fields.get("expiry_date")
     if issue and expiry and (expiry.field.confidence or 0) >= 0.99:
-        issue = Reading(
-            issue.value, issue.raw, issue.score, checked=validity_checked(issue.value, expiry.field.value)
-        )
+        issue = replace(issue, checked=validity_checked(issue.value, expiry.field.value))
     ex.put("issue_date", issue)
+    for name, row in (("birth_place", "birth_date"), ("issue_place", "issue_date")):
+        ex.put(name, _simple(page, ex, name, _place) or _beside(page, ex, name, row))
     if read is not None and read.valid:
         value = "\n".join(read.code.lines)
         # A repair is confirmed when the optional field's GBK letters spell the printed name.

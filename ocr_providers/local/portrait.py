@@ -17,7 +17,7 @@ from ocr_providers.documents import DocumentType
 from ocr_providers.local.engine import Image
 from ocr_providers.local.extraction import Extraction
 
-__all__ = ["LAYOUTS", "locate"]
+__all__ = ["LAYOUTS", "locate", "project"]
 
 Rect = tuple[int, int, int, int]
 Corners = tuple[tuple[float, float], ...]
@@ -71,6 +71,20 @@ def _transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
         if affine is not None:
             return np.vstack([affine, [0.0, 0.0, 1.0]])
     return None
+
+
+def project(document_type: DocumentType, ex: Extraction, rect: Rect) -> Corners | None:
+    """A layout rectangle's corners (TL, TR, BR, BL) in the image, registered on ``ex``'s anchors."""
+    if document_type not in LAYOUTS:
+        return None
+    src, dst = _pairs(ex, LAYOUTS[document_type][1])
+    matrix = _transform(src, dst)
+    if matrix is None:
+        return None
+    x0, y0, x1, y1 = rect
+    corners = np.array([[[x0, y0]], [[x1, y0]], [[x1, y1]], [[x0, y1]]], dtype=np.float32)
+    quad = cv2.perspectiveTransform(corners, matrix).reshape(4, 2)
+    return tuple((float(x), float(y)) for x, y in quad)
 
 
 def locate(image: Image, document_type: DocumentType, ex: Extraction) -> tuple[Image, Corners] | None:
