@@ -37,12 +37,21 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def base_env(database_url: str, emulator_url: str, var_dir: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "DJANGO_", "TENCENT", "HUAWEI"))}
+BENCH_SECRETS = {
+    "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+    "KYC_FIELD_KEYS": "b1:YmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzLWxvbmctLS0=",
+    "KYC_BLIND_INDEX_KEY": "bench-blind-index-key-0123456789",
+}
+
+
+def base_env(database_url: str, emulator_url: str, var_dir: str, *, secrets: dict[str, str] | None = None,
+             **extra: str) -> dict[str, str]:
+    """Environment for cluster processes; ``secrets`` must match the process that wrote the rows."""
+    skip = ("KYC_", "DJANGO_", "TENCENT", "HUAWEI", "REDIS_URL", "DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    env.update(secrets or BENCH_SECRETS)
     env.update({
-        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "KYC_FIELD_KEYS": "b1:YmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzLWxvbmctLS0=",
-        "KYC_BLIND_INDEX_KEY": "bench-blind-index-key-0123456789", "KYC_VAR_DIR": var_dir,
+        "DJANGO_DEBUG": "0", "KYC_VAR_DIR": var_dir,
         "DATABASE_URL": database_url, "KYC_TENCENT_ENDPOINT": emulator_url, "TENCENTCLOUD_SECRET_ID": TENCENT_ID,
         "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY, "TENCENTCLOUD_REGION": "ap-hongkong", "KYC_LOG_LEVEL": "WARNING",
         "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in ACTIONS.items()),

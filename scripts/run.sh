@@ -9,7 +9,7 @@ PY=.venv/bin/python
 ADDR="${KYC_ADDR:-127.0.0.1:8000}"
 
 $PY manage.py migrate --noinput
-$PY manage.py kyc_sync_schedules 2>/dev/null || true
+$PY manage.py kyc_sync_schedules
 $PY manage.py seed_demo
 
 pids=()

@@ -1,0 +1,110 @@
+"""The real django-q2 cluster on PostgreSQL (not sync mode): small versions of the quota and chaos
+benchmarks. Two clusters share the test database; the emulator answers over loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from django.db import connection
+
+from bench import pipeline_harness as h
+from ocr_providers.emulator.server import VendorEmulator
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def cluster_env(monkeypatch, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("several clusters need a shared server database: run with DATABASE_URL=postgres://...")
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", False)  # enqueue into the ORM broker for the clusters
+    settings = connection.settings_dict
+    database_url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    secrets = {k: os.environ[k] for k in ("DJANGO_SECRET_KEY", "KYC_FIELD_KEYS", "KYC_BLIND_INDEX_KEY")}
+
+    def build(emulator, **extra):
+        # the private root must be the one this process writes to: workers read the images from it
+        from kyc.storage import private_storage
+
+        return h.base_env(database_url, emulator.url, str(tmp_path), secrets=secrets,
+                          KYC_PRIVATE_ROOT=str(private_storage().location), **extra)
+
+    return build
+
+
+@pytest.fixture
+def clusters():
+    started: list[subprocess.Popen] = []
+    yield started
+    for cluster in started:
+        if cluster.poll() is None:
+            h.stop_cluster(cluster, grace=20)
+
+
+def _redis_url() -> str:
+    import redis
+
+    url = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    return url
+
+
+@pytest.mark.parametrize("limiter", ["database", "redis"])
+def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, limiter):
+    quotas = {"PermitOCR": 10.0, "MainlandPermitOCR": 10.0}
+    redis_env = {"REDIS_URL": _redis_url()} if limiter == "redis" else {}
+    with VendorEmulator(latency_ms=100, quotas=quotas, seed=3) as emulator:
+        log = h.ArrivalLog(emulator)
+        env = cluster_env(emulator, KYC_OCR_QUOTAS="tencent:PermitOCR=10,tencent:MainlandPermitOCR=10",
+                          KYC_OCR_QUOTA_SHARE="0.9", **redis_env)
+        ids = h.create_documents({"exit_entry_permit": 40, "mainland_travel_permit": 40})
+        clusters += [h.start_cluster(env, 4, tmp_path / f"c{i}.log") for i in range(2)]
+        _assert_running(clusters, tmp_path)
+        final = h.wait_final(ids, timeout=240)
+    assert final == {"extracted": 80}
+    for action, quota in quotas.items():
+        assert len(log.times[action]) == 40
+        assert log.windows_over(action, quota) == 0, (action, log.max_in_window(action))
+        assert emulator.count(action=action, outcome="RequestLimitExceeded") == 0
+
+
+def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, clusters, tmp_path):
+    with VendorEmulator(latency_ms=400, seed=4) as emulator:
+        env = cluster_env(emulator, KYC_Q_TIMEOUT="6", KYC_Q_RETRY="10", KYC_OCR_LEASE_SECONDS="5")
+        ids = h.create_documents({"mainland_travel_permit": 30})
+        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log") for i in range(2)]
+        _assert_running(clusters, tmp_path)
+        kills, deadline = 0, time.monotonic() + 60
+        while kills < 4 and time.monotonic() < deadline:
+            busy = [pid for c in clusters for pid in _busy(c)]
+            if busy:
+                os.kill(busy[0], signal.SIGKILL)
+                kills += 1
+                time.sleep(1.0)
+            time.sleep(0.1)
+        final = h.wait_final(ids, timeout=240)
+        calls = emulator.count(vendor="tencent")
+    report = h.integrity(ids)
+    assert kills >= 2
+    assert report["lost_or_stuck"] == 0 and report["applied_twice"] == 0, final
+    assert calls - len(ids) <= report["unknown_attempts"]
+    assert report["unknown_attempts"] >= 1  # the kills did hit calls in flight, and each was recorded
+
+
+def _assert_running(clusters: list[subprocess.Popen], logs) -> None:
+    time.sleep(3)
+    dead = [i for i, c in enumerate(clusters) if c.poll() is not None]
+    assert not dead, (logs / f"c{dead[0]}.log").read_text()[-2000:] if dead else ""
+
+
+def _busy(cluster: subprocess.Popen) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True,
+                         check=False).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
