@@ -21,14 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import pipeline_harness as h  # noqa: E402
+from bench import pipeline_harness as h
 
 QUOTAS = {"PermitOCR": 10.0, "HKIDCardOCR": 5.0, "MainlandPermitOCR": 20.0}
 
 
 def busy_workers(cluster: subprocess.Popen) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
+    ).stdout
     return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
 
 
@@ -43,8 +44,16 @@ def main() -> int:
     rng = random.Random(args.seed)
     counts = {t: round(args.documents * QUOTAS[a] / sum(QUOTAS.values())) for t, a in h.ACTIONS.items()}
     # Fast recovery for the run: a killed task is redelivered after 30 s, a lost lease expires after 15 s.
-    with h.Run("chaos", latency_ms=300, quotas=QUOTAS, keep=args.keep, KYC_Q_TIMEOUT="20", KYC_Q_RETRY="30",
-               KYC_OCR_LEASE_SECONDS="15", KYC_OCR_QUOTA_SHARE="0.95") as run:
+    with h.Run(
+        "chaos",
+        latency_ms=300,
+        quotas=QUOTAS,
+        keep=args.keep,
+        KYC_Q_TIMEOUT="20",
+        KYC_Q_RETRY="30",
+        KYC_OCR_LEASE_SECONDS="15",
+        KYC_OCR_QUOTA_SHARE="0.95",
+    ) as run:
         from django.core.management import call_command
 
         call_command("kyc_sync_schedules", verbosity=0)
@@ -77,10 +86,14 @@ def main() -> int:
         extra = calls - len(ids)
         print(f"\n{len(ids)} documents in {elapsed:.0f} s; final statuses {final}")
         print(f"worker kills (kill -9 of a busy worker): {kills}; whole-cluster kills: {int(cluster_killed)}")
-        print(f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']} "
-              f"(audit: {report['extracted_twice_in_audit']})")
-        print(f"vendor calls: {calls}; extra beyond one per document: {extra}; "
-              f"unknown-outcome attempts recorded: {report['unknown_attempts']}")
+        print(
+            f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']} "
+            f"(audit: {report['extracted_twice_in_audit']})"
+        )
+        print(
+            f"vendor calls: {calls}; extra beyond one per document: {extra}; "
+            f"unknown-outcome attempts recorded: {report['unknown_attempts']}"
+        )
         ok = report["lost_or_stuck"] == 0 and report["applied_twice"] == 0 and extra <= report["unknown_attempts"]
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import pipeline_harness as h  # noqa: E402
+from bench import pipeline_harness as h
 
 
 def main() -> int:
@@ -25,8 +25,15 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     counts = dict.fromkeys(h.ACTIONS, args.documents // len(h.ACTIONS))
-    with h.Run("faults", latency_ms=100, quotas={}, fail_rate=args.fail_rate, keep=args.keep,
-               KYC_OCR_BACKOFF_BASE="0.5", KYC_OCR_MAX_ATTEMPTS="4") as run:
+    with h.Run(
+        "faults",
+        latency_ms=100,
+        quotas={},
+        fail_rate=args.fail_rate,
+        keep=args.keep,
+        KYC_OCR_BACKOFF_BASE="0.5",
+        KYC_OCR_MAX_ATTEMPTS="4",
+    ) as run:
         from kyc.models import Document, OcrAttempt
 
         ids = h.create_documents(counts)
@@ -37,8 +44,9 @@ def main() -> int:
         report = h.integrity(ids)
         outcomes = Counter(OcrAttempt.objects.values_list("outcome", "error_code"))
         vendor = Counter(c.outcome for c in run.emulator.state.calls)
-        reasons = Counter(Document.objects.filter(pk__in=ids).exclude(status="extracted")
-                          .values_list("status", "status_reason"))
+        reasons = Counter(
+            Document.objects.filter(pk__in=ids).exclude(status="extracted").values_list("status", "status_reason")
+        )
         print(f"\n{len(ids)} documents in {elapsed:.0f} s with fail rate {args.fail_rate}; final statuses {final}")
         print("emulator answers:", dict(vendor.most_common()))
         print("our attempt outcomes:", {f"{o}/{c or '-'}": n for (o, c), n in outcomes.most_common()})
@@ -46,8 +54,10 @@ def main() -> int:
             print(f"  {n} x {status}: {reason}")
         without_reason = sum(n for (status, reason), n in reasons.items() if not reason)
         ok = report["lost_or_stuck"] == 0 and report["applied_twice"] == 0 and without_reason == 0
-        print(f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']}; "
-              f"non-extracted without a reason: {without_reason}")
+        print(
+            f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']}; "
+            f"non-extracted without a reason: {without_reason}"
+        )
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
 

@@ -44,18 +44,26 @@ BENCH_SECRETS = {
 }
 
 
-def base_env(database_url: str, emulator_url: str, var_dir: str, *, secrets: dict[str, str] | None = None,
-             **extra: str) -> dict[str, str]:
+def base_env(
+    database_url: str, emulator_url: str, var_dir: str, *, secrets: dict[str, str] | None = None, **extra: str
+) -> dict[str, str]:
     """Environment for cluster processes; ``secrets`` must match the process that wrote the rows."""
     skip = ("KYC_", "DJANGO_", "TENCENT", "HUAWEI", "REDIS_URL", "DATABASE_URL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(secrets or BENCH_SECRETS)
-    env.update({
-        "DJANGO_DEBUG": "0", "KYC_VAR_DIR": var_dir,
-        "DATABASE_URL": database_url, "KYC_TENCENT_ENDPOINT": emulator_url, "TENCENTCLOUD_SECRET_ID": TENCENT_ID,
-        "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY, "TENCENTCLOUD_REGION": "ap-hongkong", "KYC_LOG_LEVEL": "WARNING",
-        "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in ACTIONS.items()),
-    })
+    env.update(
+        {
+            "DJANGO_DEBUG": "0",
+            "KYC_VAR_DIR": var_dir,
+            "DATABASE_URL": database_url,
+            "KYC_TENCENT_ENDPOINT": emulator_url,
+            "TENCENTCLOUD_SECRET_ID": TENCENT_ID,
+            "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY,
+            "TENCENTCLOUD_REGION": "ap-hongkong",
+            "KYC_LOG_LEVEL": "WARNING",
+            "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in ACTIONS.items()),
+        }
+    )
     env.update(extra)
     return env
 
@@ -114,8 +122,14 @@ def start_cluster(env: dict[str, str], workers: int, log_path: Path) -> subproce
     """A real qcluster in its own process group (so a whole cluster can be killed at once)."""
     cluster_env = {**env, "KYC_Q_WORKERS": str(workers)}
     log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it open for its lifetime
-    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=cluster_env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=cluster_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def kill_cluster(process: subprocess.Popen) -> None:
@@ -138,8 +152,9 @@ def stop_cluster(process: subprocess.Popen, grace: float = 60) -> None:
 
 def worker_pids(cluster: subprocess.Popen) -> list[int]:
     """The cluster's worker processes: children of its sentinel that run tasks (the busiest ones)."""
-    out = subprocess.run(["ps", "-o", "pid=,pgid=,ppid=", "-g", str(cluster.pid)], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=,pgid=,ppid=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
+    ).stdout
     rows = [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
     return [pid for pid, pgid, _ppid in rows if pgid == cluster.pid and pid != cluster.pid]
 
@@ -167,9 +182,12 @@ def create_documents(counts: dict[str, int], *, partner_slug: str = "bench") -> 
     ids = []
     for index, document_type in enumerate(order):
         with transaction.atomic():
-            case = case_open(applicant=applicant_create(partner=partner, external_ref=f"B{index}", actor=None), actor=None)
-            document = document_add(case=case, document_type=document_type, side="front", data=small_image(index),
-                                    actor=None)
+            case = case_open(
+                applicant=applicant_create(partner=partner, external_ref=f"B{index}", actor=None), actor=None
+            )
+            document = document_add(
+                case=case, document_type=document_type, side="front", data=small_image(index), actor=None
+            )
             document_queue(document=document, actor=None)
         ids.append(document.pk)
     return ids
@@ -210,16 +228,29 @@ def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
     if not overheads:
         return {}
     ordered = sorted(overheads)
-    return {"jobs": len(overheads), "median_ms": median(overheads), "mean_ms": mean(overheads),
-            "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
-            "median_share": median(overheads) / vendor_latency_ms, "mean_share": mean(overheads) / vendor_latency_ms}
+    return {
+        "jobs": len(overheads),
+        "median_ms": median(overheads),
+        "mean_ms": mean(overheads),
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+        "median_share": median(overheads) / vendor_latency_ms,
+        "mean_share": mean(overheads) / vendor_latency_ms,
+    }
 
 
 class Run:
     """One benchmark run: a fresh database, the emulator, settings for the clusters, and cleanup."""
 
-    def __init__(self, name: str, *, latency_ms: float, quotas: dict[str, float], fail_rate: float = 0.0,
-                 keep: bool = False, **env_extra: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        latency_ms: float,
+        quotas: dict[str, float],
+        fail_rate: float = 0.0,
+        keep: bool = False,
+        **env_extra: str,
+    ) -> None:
         from ocr_providers.emulator.server import VendorEmulator
 
         self.db = f"kyc_bench_{name}_{int(time.time())}"
@@ -234,8 +265,13 @@ class Run:
         self.emulator.start()
         self.log = ArrivalLog(self.emulator)
         quota_env = ",".join(f"tencent:{a}={q:g}" for a, q in self.quotas.items())
-        self.env = base_env(create_database(self.db), self.emulator.url, str(self.var),
-                            **({"KYC_OCR_QUOTAS": quota_env} if quota_env else {}), **self.env_extra)
+        self.env = base_env(
+            create_database(self.db),
+            self.emulator.url,
+            str(self.var),
+            **({"KYC_OCR_QUOTAS": quota_env} if quota_env else {}),
+            **self.env_extra,
+        )
         setup_django(self.env)
         return self
 
@@ -260,11 +296,25 @@ def integrity(ids: list) -> dict[str, int]:
     from kyc.models import AuditEvent, Document, OcrAttempt
 
     not_final = Document.objects.filter(pk__in=ids, status__in=["received", "queued", "processing"]).count()
-    applied_twice = (OcrAttempt.objects.filter(applied=True).values("document_id", "run").annotate(n=Count("id"))
-                     .filter(n__gt=1).count())
-    extracted_events = (AuditEvent.objects.filter(action="document.status_changed", data__to="extracted")
-                        .values("object_id").annotate(n=Count("id")).filter(n__gt=1).count())
-    return {"documents": len(ids), "lost_or_stuck": not_final, "applied_twice": applied_twice,
-            "extracted_twice_in_audit": extracted_events,
-            "unknown_attempts": OcrAttempt.objects.filter(outcome="unknown").count(),
-            "attempts": OcrAttempt.objects.count()}
+    applied_twice = (
+        OcrAttempt.objects.filter(applied=True)
+        .values("document_id", "run")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    extracted_events = (
+        AuditEvent.objects.filter(action="document.status_changed", data__to="extracted")
+        .values("object_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    return {
+        "documents": len(ids),
+        "lost_or_stuck": not_final,
+        "applied_twice": applied_twice,
+        "extracted_twice_in_audit": extracted_events,
+        "unknown_attempts": OcrAttempt.objects.filter(outcome="unknown").count(),
+        "attempts": OcrAttempt.objects.count(),
+    }

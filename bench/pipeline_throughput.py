@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import pipeline_harness as h  # noqa: E402
+from bench import pipeline_harness as h
 
 QUOTAS = {"PermitOCR": 10.0, "HKIDCardOCR": 5.0, "MainlandPermitOCR": 20.0}
 LATENCY_MS = 300
@@ -31,8 +31,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
     args = parser.parse_args()
     counts = {t: round(args.documents * QUOTAS[a] / sum(QUOTAS.values())) for t, a in h.ACTIONS.items()}
-    with h.Run("throughput", latency_ms=LATENCY_MS, quotas=QUOTAS, keep=args.keep,
-               KYC_OCR_QUOTA_SHARE=str(args.share), KYC_OCR_MAX_QUOTA_WAIT="30") as run:
+    with h.Run(
+        "throughput",
+        latency_ms=LATENCY_MS,
+        quotas=QUOTAS,
+        keep=args.keep,
+        KYC_OCR_QUOTA_SHARE=str(args.share),
+        KYC_OCR_MAX_QUOTA_WAIT="30",
+    ) as run:
         print(f"creating {sum(counts.values())} documents {counts} ...", flush=True)
         ids = h.create_documents(counts)
         run.start_clusters(2, args.workers)
@@ -46,18 +52,24 @@ def main() -> int:
 def report(log, emulator, final, elapsed, args) -> None:
     print(f"\n{sum(final.values())} documents in {elapsed:.1f} s, final statuses {final}")
     print(f"2 clusters x {args.workers} workers, latency {LATENCY_MS} ms, limiter share {args.share}")
-    print(f"{'action':<20}{'calls':>7}{'quota':>7}{'sustained/s':>13}{'of quota':>10}{'max in 1 s':>12}"
-          f"{'windows over':>14}{'RequestLimitExceeded':>22}")
+    print(
+        f"{'action':<20}{'calls':>7}{'quota':>7}{'sustained/s':>13}{'of quota':>10}{'max in 1 s':>12}"
+        f"{'windows over':>14}{'RequestLimitExceeded':>22}"
+    )
     for action, quota in QUOTAS.items():
         rate = log.sustained_rate(action)
-        print(f"{action:<20}{len(log.times[action]):>7}{quota:>7g}{rate:>13.2f}{rate / quota:>10.1%}"
-              f"{log.max_in_window(action):>12}{log.windows_over(action, quota):>14}"
-              f"{emulator.count(action=action, outcome='RequestLimitExceeded'):>22}")
+        print(
+            f"{action:<20}{len(log.times[action]):>7}{quota:>7g}{rate:>13.2f}{rate / quota:>10.1%}"
+            f"{log.max_in_window(action):>12}{log.windows_over(action, quota):>14}"
+            f"{emulator.count(action=action, outcome='RequestLimitExceeded'):>22}"
+        )
     overhead = h.overhead_per_job(LATENCY_MS)
     if overhead:
-        print(f"overhead per job over {overhead['jobs']} jobs: median {overhead['median_ms']:.1f} ms "
-              f"({overhead['median_share']:.1%} of vendor latency), mean {overhead['mean_ms']:.1f} ms "
-              f"({overhead['mean_share']:.1%}), p95 {overhead['p95_ms']:.1f} ms")
+        print(
+            f"overhead per job over {overhead['jobs']} jobs: median {overhead['median_ms']:.1f} ms "
+            f"({overhead['median_share']:.1%} of vendor latency), mean {overhead['mean_ms']:.1f} ms "
+            f"({overhead['mean_share']:.1%}), p95 {overhead['p95_ms']:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

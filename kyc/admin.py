@@ -9,21 +9,29 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
-
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from kyc.choices import DocumentKind, DocumentSide, ReasonCode
 from kyc.exceptions import KycError
 from kyc.models import (
-    Applicant, AuditEvent, Case, Check, Decision, Document, ExtractedField, Note, OcrAttempt, Partner, Portrait,
+    Applicant,
+    AuditEvent,
+    Case,
+    Check,
+    Decision,
+    Document,
+    ExtractedField,
+    Note,
+    OcrAttempt,
+    Partner,
+    Portrait,
     ProviderState,
 )
-from kyc.services import ocr as ocr_services
 from kyc.services import cases as case_services
+from kyc.services import ocr as ocr_services
 from kyc.services.audit import audit_record
 from kyc.services.documents import document_add, document_fields_read
 
@@ -88,12 +96,23 @@ def _decision_action(service: Any, label: str) -> Any:
     def action(modeladmin: CaseAdmin, request: HttpRequest, queryset: QuerySet[Case]) -> HttpResponse | None:
         form = DecisionForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            context = {**modeladmin.admin_site.each_context(request), "form": form, "cases": queryset,
-                       "title": label, "action": request.POST.get("action"), "opts": modeladmin.model._meta}
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "form": form,
+                "cases": queryset,
+                "title": label,
+                "action": request.POST.get("action"),
+                "opts": modeladmin.model._meta,
+            }
             return TemplateResponse(request, "admin/kyc/case_decision.html", context)
         for case in queryset:
-            modeladmin.run(request, case, service, reason_codes=form.cleaned_data["reason_codes"],
-                           comment=form.cleaned_data["comment"])
+            modeladmin.run(
+                request,
+                case,
+                service,
+                reason_codes=form.cleaned_data["reason_codes"],
+                comment=form.cleaned_data["comment"],
+            )
         return None
 
     action.__name__ = service.__name__
@@ -107,7 +126,7 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ["id", "applicant__external_ref"]
     list_select_related = ["applicant__partner", "assigned_to"]
     readonly_fields = ["id", "applicant", "status", "routing_reason", "created_at", "updated_at", "closed_at"]
-    fields = readonly_fields + ["assigned_to"]
+    fields = [*readonly_fields, "assigned_to"]
     inlines = [DocumentInline]
     actions = [
         "start_review",
@@ -159,16 +178,25 @@ class CaseAdmin(admin.ModelAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                document_add(case=case, document_type=form.cleaned_data["document_type"],
-                             side=form.cleaned_data["side"], data=form.cleaned_data["image"].read(),
-                             actor=request.user)  # type: ignore[arg-type]
+                document_add(
+                    case=case,
+                    document_type=form.cleaned_data["document_type"],
+                    side=form.cleaned_data["side"],
+                    data=form.cleaned_data["image"].read(),
+                    actor=request.user,
+                )  # type: ignore[arg-type]
             except KycError as error:
                 form.add_error("image", f"{error.message} [{error.code}]")
             else:
                 self.message_user(request, "Document received.", messages.SUCCESS)
                 return redirect("admin:kyc_case_change", case.pk)
-        context = {**self.admin_site.each_context(request), "form": form, "case": case, "opts": self.model._meta,
-                   "title": f"Upload a document to {case}"}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "case": case,
+            "opts": self.model._meta,
+            "title": f"Upload a document to {case}",
+        }
         return TemplateResponse(request, "admin/kyc/case_upload.html", context, status=400 if form.errors else 200)
 
 
@@ -203,8 +231,22 @@ class DocumentAdmin(ReadOnlyAdmin):
     list_filter = ["status", "document_type", "side", "created_at"]
     search_fields = ["id", "case__id", "original_sha256"]
     list_select_related = ["case"]
-    readonly_fields = ["id", "case", "document_type", "side", "status", "status_reason", "detected_type", "image_link",
-                       "width", "height", "size_bytes", "original_format", "original_sha256", "created_at"]
+    readonly_fields = [
+        "id",
+        "case",
+        "document_type",
+        "side",
+        "status",
+        "status_reason",
+        "detected_type",
+        "image_link",
+        "width",
+        "height",
+        "size_bytes",
+        "original_format",
+        "original_sha256",
+        "created_at",
+    ]
     fields = readonly_fields
     inlines = [FieldInline, AttemptInline]
     actions = ["rerun_ocr"]
@@ -229,7 +271,9 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description="Image")
     def image_link(self, obj: Document) -> str:
         url = reverse("document-image", args=[obj.pk])
-        return format_html('<a href="{}?purpose=back_office" target="_blank" rel="noopener">view image (logged)</a>', url)
+        return format_html(
+            '<a href="{}?purpose=back_office" target="_blank" rel="noopener">view image (logged)</a>', url
+        )
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         document = self.get_object(request, object_id)
@@ -250,8 +294,13 @@ class ExtractedFieldAdmin(ReadOnlyAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         field = self.get_object(request, object_id)
         if field is not None:
-            audit_record(actor=request.user, action="field.viewed", obj=field,  # type: ignore[arg-type]
-                         case_id=field.document.case_id, data={"field": field.name, "purpose": "back_office"})
+            audit_record(
+                actor=request.user,
+                action="field.viewed",
+                obj=field,  # type: ignore[arg-type]
+                case_id=field.document.case_id,
+                data={"field": field.name, "purpose": "back_office"},
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -306,8 +355,10 @@ class PortraitAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Image")
     def image_link(self, obj: Portrait) -> str:
-        return format_html('<a href="{}" target="_blank" rel="noopener">view portrait (logged)</a>',
-                           reverse("portrait-image", args=[obj.pk]))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">view portrait (logged)</a>',
+            reverse("portrait-image", args=[obj.pk]),
+        )
 
 
 @admin.register(ProviderState)
@@ -330,11 +381,16 @@ class ProviderStateAdmin(ReadOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         quotas = ocr_services.quotas()
         routing = [
-            {"type": DocumentKind(code).label, "steps": [
-                {"step": str(step), "quota": quotas.get(str(step))} for step in steps]}
+            {
+                "type": DocumentKind(code).label,
+                "steps": [{"step": str(step), "quota": quotas.get(str(step))} for step in steps],
+            }
             for code, steps in ocr_services.routes().items()
         ]
-        context = {**(extra_context or {}), "routing": routing,
-                   "quota_share": ocr_services._conf()["quota_share"],
-                   "max_attempts": ocr_services._conf()["max_attempts"]}
+        context = {
+            **(extra_context or {}),
+            "routing": routing,
+            "quota_share": ocr_services._conf()["quota_share"],
+            "max_attempts": ocr_services._conf()["max_attempts"],
+        }
         return super().changelist_view(request, context)

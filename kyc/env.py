@@ -68,7 +68,10 @@ def database_from_url(url: str) -> dict[str, object]:
     """``postgres://user:pass@host:port/name?sslmode=require`` or ``sqlite:///path`` to a DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parsed.path[1:] if parsed.path.startswith("//") else parsed.path),
+        }
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(f"DATABASE_URL scheme must be postgres:// or sqlite:///, not {parsed.scheme!r}")
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}

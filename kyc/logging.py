@@ -8,8 +8,13 @@ import re
 
 _PATTERNS = [
     # key=value / "key": "value" pairs whose key names a secret
-    (re.compile(r"(?i)((?:secret|password|token|authorization|signature|api[_-]?key|x-auth-token|sk)"
-                r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"), r"\1[redacted]"),
+    (
+        re.compile(
+            r"(?i)((?:secret|password|token|authorization|signature|api[_-]?key|x-auth-token|sk)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+        ),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(?i)(TC3-HMAC-SHA256|SDK-HMAC-SHA256)\s+\S.*"), r"\1 [redacted]"),
     (re.compile(r"[A-Za-z0-9+/]{200,}={0,2}"), "[base64 redacted]"),  # image payloads
     (re.compile(r"\b[A-Z]{1,2}[0-9]{6}\(?[0-9A]\)?"), "[hkid redacted]"),

@@ -20,7 +20,9 @@ VAR_DIR = Path(env_str("KYC_VAR_DIR", str(BASE_DIR / "var")))
 
 # --- Core (https://docs.djangoproject.com/en/5.2/ref/settings/) ---------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY", debug=DEBUG, dev_default="dev-only-insecure-secret-key-never-in-production")
+SECRET_KEY = env_secret(
+    "DJANGO_SECRET_KEY", debug=DEBUG, dev_default="dev-only-insecure-secret-key-never-in-production"
+)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

@@ -3,8 +3,7 @@ template or serializer can leak a public link. Only authenticated, audited views
 
 from __future__ import annotations
 
-from django.core.files.storage import FileSystemStorage
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 
 
 class PrivateStorage(FileSystemStorage):

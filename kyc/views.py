@@ -51,8 +51,13 @@ def portrait_image(request: HttpRequest, portrait_id: int) -> HttpResponse:
     case_id = portrait.document.case_id
     if not request.user.has_perm("kyc.view_document"):
         _deny(request, portrait, case_id, "portrait.view_denied")
-    audit_record(actor=request.user, action="portrait.viewed", obj=portrait, case_id=case_id,  # type: ignore[arg-type]
-                 data={"document_id": str(portrait.document_id)})
+    audit_record(
+        actor=request.user,
+        action="portrait.viewed",
+        obj=portrait,
+        case_id=case_id,  # type: ignore[arg-type]
+        data={"document_id": str(portrait.document_id)},
+    )
     with private_storage().open(portrait.image, "rb") as handle:
         content = handle.read()
     return _image_response(content, portrait.content_type, f"portrait-{portrait.pk}.jpg")

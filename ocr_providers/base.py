@@ -78,8 +78,7 @@ class OcrResult:
             "document_type": self.document_type.value if self.document_type else None,
             "side": self.side.value if self.side else None,
             "fields": {
-                name: {"value": f.value, "raw": f.raw, "confidence": f.confidence}
-                for name, f in self.fields.items()
+                name: {"value": f.value, "raw": f.raw, "confidence": f.confidence} for name, f in self.fields.items()
             },
             "warnings": list(self.warnings),
             "portraits": [

@@ -32,7 +32,7 @@ class Side(StrEnum):
     BACK = "back"
 
 
-class Warning(StrEnum):  # noqa: A001 - a domain word; never shadows the builtin at a call site
+class Warning(StrEnum):
     """Normalised vendor warnings (what a reviewer must look at)."""
 
     PHOTOCOPY = "photocopy"
@@ -56,23 +56,62 @@ SIDES: dict[DocumentType, tuple[Side, ...]] = {
 
 FIELDS: dict[tuple[DocumentType, Side], tuple[str, ...]] = {
     (DocumentType.HK_ID_CARD, Side.FRONT): (
-        "name_zh", "name_en", "telecode", "sex", "birth_date", "symbols", "first_issue_date",
-        "issue_date", "document_number", "permanent", "card_version",
+        "name_zh",
+        "name_en",
+        "telecode",
+        "sex",
+        "birth_date",
+        "symbols",
+        "first_issue_date",
+        "issue_date",
+        "document_number",
+        "permanent",
+        "card_version",
     ),
     (DocumentType.CN_PASSPORT, Side.FRONT): (
-        "name_zh", "surname_en", "given_names_en", "sex", "birth_date", "birth_place", "nationality",
-        "country_code", "document_number", "issue_date", "issue_place", "expiry_date", "mrz",
+        "name_zh",
+        "surname_en",
+        "given_names_en",
+        "sex",
+        "birth_date",
+        "birth_place",
+        "nationality",
+        "country_code",
+        "document_number",
+        "issue_date",
+        "issue_place",
+        "expiry_date",
+        "mrz",
     ),
     (DocumentType.EXIT_ENTRY_PERMIT, Side.FRONT): (
-        "name_zh", "name_en", "sex", "birth_date", "document_number", "issue_date", "expiry_date",
-        "issuing_authority", "issue_place", "machine_code", "permit_type",
+        "name_zh",
+        "name_en",
+        "sex",
+        "birth_date",
+        "document_number",
+        "issue_date",
+        "expiry_date",
+        "issuing_authority",
+        "issue_place",
+        "machine_code",
+        "permit_type",
     ),
     # Each endorsement is a dict with keys region (hk/mo/tw), type, valid_round_trips, valid_until,
     # remark, issue_info; the field's value is the list of them.
     (DocumentType.EXIT_ENTRY_PERMIT, Side.BACK): ("endorsements",),
     (DocumentType.MAINLAND_TRAVEL_PERMIT, Side.FRONT): (
-        "name_zh", "name_en", "sex", "birth_date", "document_number", "issue_date", "expiry_date",
-        "issuing_authority", "issue_place", "issue_times", "machine_code", "permit_type",
+        "name_zh",
+        "name_en",
+        "sex",
+        "birth_date",
+        "document_number",
+        "issue_date",
+        "expiry_date",
+        "issuing_authority",
+        "issue_place",
+        "issue_times",
+        "machine_code",
+        "permit_type",
     ),
     (DocumentType.MAINLAND_TRAVEL_PERMIT, Side.BACK): ("hkid_name", "hkid_number"),
 }

@@ -43,7 +43,10 @@ def _audit_flush_bypass(request, django_db_blocker):
 def private_root(settings, tmp_path):
     """Each test gets its own private file root, so tests can count what was stored."""
     root = tmp_path / "private"
-    settings.STORAGES = {**settings.STORAGES, "private": {**settings.STORAGES["private"], "OPTIONS": {"location": root}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {**settings.STORAGES["private"], "OPTIONS": {"location": root}},
+    }
     return root
 
 
@@ -77,8 +80,12 @@ def partner(db):
 
 @pytest.fixture
 def applicant(partner):
-    return applicant_create(partner=partner, external_ref="APP-0001", actor=None,
-                            declared={"name_en": "CHAN, Tai Man", "birth_date": "1990-01-02"})
+    return applicant_create(
+        partner=partner,
+        external_ref="APP-0001",
+        actor=None,
+        declared={"name_en": "CHAN, Tai Man", "birth_date": "1990-01-02"},
+    )
 
 
 @pytest.fixture

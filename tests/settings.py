@@ -9,7 +9,7 @@ os.environ.setdefault("KYC_FIELD_KEYS", "t1:dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9u
 os.environ.setdefault("KYC_BLIND_INDEX_KEY", "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMtLS0t")
 os.environ.setdefault("KYC_VAR_DIR", tempfile.mkdtemp(prefix="kyc-test-var-"))
 
-from kyc.settings import *  # noqa: E402, F403
+from kyc.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

@@ -38,18 +38,37 @@ PROVIDERS.setdefault("scripted", "tests.support:ScriptedProvider")
 PROVIDERS.setdefault("scripted2", "tests.support:OtherScriptedProvider")
 
 
-def truth_result(document_type: str, side: str = "front", *, index: int = 0, confidence: float = 0.99,
-                 overrides: dict[str, Any] | None = None, warnings: tuple[str, ...] = (), provider: str = "scripted",
-                 portrait: bytes | None = None) -> OcrResult:
+def truth_result(
+    document_type: str,
+    side: str = "front",
+    *,
+    index: int = 0,
+    confidence: float = 0.99,
+    overrides: dict[str, Any] | None = None,
+    warnings: tuple[str, ...] = (),
+    provider: str = "scripted",
+    portrait: bytes | None = None,
+) -> OcrResult:
     """A result that reads a specimen exactly as its ground truth says (optionally altered)."""
     _image, record = render_specimen(document_type, side, seed=7, index=index)
     truth = {**record["truth"], **(overrides or {})}
-    fields = {name: OcrField(value=value, raw=str(value), confidence=confidence) for name, value in truth.items()
-              if value is not None}
+    fields = {
+        name: OcrField(value=value, raw=str(value), confidence=confidence)
+        for name, value in truth.items()
+        if value is not None
+    }
     portraits = (Portrait(image=portrait, corners=((10, 10), (90, 10), (90, 120), (10, 120))),) if portrait else ()
-    return OcrResult(provider=provider, action="TEST", document_type=DocumentType(document_type), side=Side(side),
-                     fields=fields, warnings=warnings, request_id="req-test", raw={"Response": {"ok": True}},
-                     portraits=portraits)
+    return OcrResult(
+        provider=provider,
+        action="TEST",
+        document_type=DocumentType(document_type),
+        side=Side(side),
+        fields=fields,
+        warnings=warnings,
+        request_id="req-test",
+        raw={"Response": {"ok": True}},
+        portraits=portraits,
+    )
 
 
 def specimen_image(document_type: str, side: str = "front", index: int = 0) -> bytes:

@@ -15,8 +15,20 @@ from kyc.services.documents import document_add
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
-MODELS = ["partner", "applicant", "case", "document", "extractedfield", "ocrattempt", "auditevent", "check",
-          "decision", "note", "portrait", "providerstate"]
+MODELS = [
+    "partner",
+    "applicant",
+    "case",
+    "document",
+    "extractedfield",
+    "ocrattempt",
+    "auditevent",
+    "check",
+    "decision",
+    "note",
+    "portrait",
+    "providerstate",
+]
 
 
 @pytest.fixture
@@ -44,7 +56,8 @@ def test_changelists_never_show_field_values(admin_client, document):
 
 def test_opening_a_document_logs_the_read_of_its_fields(admin_client, document):
     response = admin_client.get(reverse("admin:kyc_document_change", args=[document.pk]))
-    assert response.status_code == 200 and "CANARY, Admin" in response.content.decode()
+    assert response.status_code == 200
+    assert "CANARY, Admin" in response.content.decode()
     event = AuditEvent.objects.get(action="document.fields_viewed")
     assert (event.actor_repr, event.object_id, event.data["purpose"]) == ("boss", str(document.pk), "back_office")
 
@@ -52,15 +65,18 @@ def test_opening_a_document_logs_the_read_of_its_fields(admin_client, document):
 def test_audit_events_cannot_be_added_changed_or_deleted(admin_client, case):
     event = AuditEvent.objects.first()
     assert admin_client.get(reverse("admin:kyc_auditevent_add")).status_code == 403
-    assert admin_client.post(reverse("admin:kyc_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:kyc_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    )
     admin_client.post(reverse("admin:kyc_auditevent_change", args=[event.pk]), {"action": "tampered"})
     event.refresh_from_db()
     assert event.action != "tampered"
 
 
 def test_admin_transitions_call_the_services(admin_client, case):
-    response = admin_client.post(reverse("admin:kyc_case_changelist"),
-                                 {"action": "start_review", "_selected_action": [case.pk]})
+    response = admin_client.post(
+        reverse("admin:kyc_case_changelist"), {"action": "start_review", "_selected_action": [case.pk]}
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == "in_review"
@@ -70,17 +86,27 @@ def test_admin_transitions_call_the_services(admin_client, case):
 def test_reject_action_asks_for_reason_codes_first(admin_client, case):
     url = reverse("admin:kyc_case_changelist")
     form = admin_client.post(url, {"action": "case_reject", "_selected_action": [case.pk]})
-    assert form.status_code == 200 and "reason_codes" in form.content.decode()
-    admin_client.post(url, {"action": "case_reject", "_selected_action": [case.pk], "apply": "1",
-                            "reason_codes": ["suspected_tampering"], "comment": "hologram missing"})
+    assert form.status_code == 200
+    assert "reason_codes" in form.content.decode()
+    admin_client.post(
+        url,
+        {
+            "action": "case_reject",
+            "_selected_action": [case.pk],
+            "apply": "1",
+            "reason_codes": ["suspected_tampering"],
+            "comment": "hologram missing",
+        },
+    )
     case.refresh_from_db()
     assert case.status == "rejected"
 
 
 def test_an_illegal_admin_transition_is_reported_not_raised(admin_client, case):
     Case.objects.filter(pk=case.pk).update(status="approved")
-    response = admin_client.post(reverse("admin:kyc_case_changelist"),
-                                 {"action": "start_review", "_selected_action": [case.pk]}, follow=True)
+    response = admin_client.post(
+        reverse("admin:kyc_case_changelist"), {"action": "start_review", "_selected_action": [case.pk]}, follow=True
+    )
     assert "cannot move case from &#x27;approved&#x27; to &#x27;in_review&#x27;" in response.content.decode()
 
 
@@ -99,14 +125,19 @@ def test_case_list_query_count_does_not_grow_with_rows(admin_client, partner):
 
 
 def test_the_effective_routing_is_shown(admin_client, settings):
-    settings.KYC_OCR = {**settings.KYC_OCR, "routes": "hk_id_card=tencent:HKIDCardOCR>local:auto",
-                        "quotas": "tencent:HKIDCardOCR=5"}
+    settings.KYC_OCR = {
+        **settings.KYC_OCR,
+        "routes": "hk_id_card=tencent:HKIDCardOCR>local:auto",
+        "quotas": "tencent:HKIDCardOCR=5",
+    }
     body = admin_client.get(reverse("admin:kyc_providerstate_changelist")).content.decode()
     assert "tencent:HKIDCardOCR</code> (5.0/s) &rarr; <code>local:auto" in body
 
 
 def test_rerun_action_queues_a_new_run(admin_client, document):
     Document.objects.filter(pk=document.pk).update(status="failed", ocr_run=1)
-    admin_client.post(reverse("admin:kyc_document_changelist"), {"action": "rerun_ocr", "_selected_action": [document.pk]})
+    admin_client.post(
+        reverse("admin:kyc_document_changelist"), {"action": "rerun_ocr", "_selected_action": [document.pk]}
+    )
     document.refresh_from_db()
     assert (document.status, document.ocr_run) == ("queued", 2)

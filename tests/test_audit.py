@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -15,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _events(case, n=5):
-    return [audit_record(actor=None, action="test.happened", obj=case, case_id=case.pk, data={"i": i}) for i in range(n)]
+    return [
+        audit_record(actor=None, action="test.happened", obj=case, case_id=case.pk, data={"i": i}) for i in range(n)
+    ]
 
 
 def _raw_update(sql: str, params: list) -> None:
@@ -29,7 +33,7 @@ def _raw_update(sql: str, params: list) -> None:
 def test_events_form_a_chain(case):
     events = list(AuditEvent.objects.order_by("seq"))
     assert events[0].prev_hash == GENESIS
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.seq == previous.seq + 1
         assert event.prev_hash == previous.hash
         assert event.hash == event_hash(event)
@@ -71,9 +75,14 @@ def test_verify_command_reports_an_intact_chain(case, capsys):
 
 def test_event_written_in_the_callers_transaction_rolls_back_with_it(case):
     before = AuditEvent.objects.count()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        audit_record(actor=None, action="test.rolled_back", obj=case)
-        raise RuntimeError
+
+    def record_then_fail():
+        with transaction.atomic():
+            audit_record(actor=None, action="test.rolled_back", obj=case)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        record_then_fail()
     assert AuditEvent.objects.count() == before
 
 

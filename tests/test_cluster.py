@@ -30,8 +30,14 @@ def cluster_env(monkeypatch, tmp_path):
         # the private root must be the one this process writes to: workers read the images from it
         from kyc.storage import private_storage
 
-        return h.base_env(database_url, emulator.url, str(tmp_path), secrets=secrets,
-                          KYC_PRIVATE_ROOT=str(private_storage().location), **extra)
+        return h.base_env(
+            database_url,
+            emulator.url,
+            str(tmp_path),
+            secrets=secrets,
+            KYC_PRIVATE_ROOT=str(private_storage().location),
+            **extra,
+        )
 
     return build
 
@@ -62,8 +68,12 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
     redis_env = {"REDIS_URL": _redis_url()} if limiter == "redis" else {}
     with VendorEmulator(latency_ms=100, quotas=quotas, seed=3) as emulator:
         log = h.ArrivalLog(emulator)
-        env = cluster_env(emulator, KYC_OCR_QUOTAS="tencent:PermitOCR=10,tencent:MainlandPermitOCR=10",
-                          KYC_OCR_QUOTA_SHARE="0.9", **redis_env)
+        env = cluster_env(
+            emulator,
+            KYC_OCR_QUOTAS="tencent:PermitOCR=10,tencent:MainlandPermitOCR=10",
+            KYC_OCR_QUOTA_SHARE="0.9",
+            **redis_env,
+        )
         ids = h.create_documents({"exit_entry_permit": 40, "mainland_travel_permit": 40})
         clusters += [h.start_cluster(env, 4, tmp_path / f"c{i}.log") for i in range(2)]
         _assert_running(clusters, tmp_path)
@@ -93,7 +103,8 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, cluste
         calls = emulator.count(vendor="tencent")
     report = h.integrity(ids)
     assert kills >= 2
-    assert report["lost_or_stuck"] == 0 and report["applied_twice"] == 0, final
+    assert report["lost_or_stuck"] == 0, final
+    assert report["applied_twice"] == 0
     assert calls - len(ids) <= report["unknown_attempts"]
     assert report["unknown_attempts"] >= 1  # the kills did hit calls in flight, and each was recorded
 
@@ -105,6 +116,7 @@ def _assert_running(clusters: list[subprocess.Popen], logs) -> None:
 
 
 def _busy(cluster: subprocess.Popen) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
+    ).stdout
     return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]

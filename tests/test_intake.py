@@ -52,8 +52,11 @@ def _corrupt_png() -> bytes:
 
 BAD_FILES = {
     "gif": (image_bytes("GIF"), "unsupported_format", "GIF files are not accepted"),
-    "svg_with_script": (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-                        "unsupported_format", "SVG"),
+    "svg_with_script": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "unsupported_format",
+        "SVG",
+    ),
     "pdf": (b"%PDF-1.7\n1 0 obj <<>> endobj\n", "unsupported_format", "PDF files are not accepted"),
     "webp": (image_bytes("WEBP"), "unsupported_format", "WebP"),
     "html_named_jpg": (b"<html><body>hello</body></html>", "unsupported_format", "not a recognised image"),
@@ -84,12 +87,14 @@ def test_each_bad_file_is_refused_with_a_specific_error(case, private_root, name
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_each_bad_file_gets_a_clear_page_not_a_server_error(client, reviewer, case, name):
-    data, code, message = BAD_FILES[name]
+    data, code, _message = BAD_FILES[name]
     client.force_login(reviewer)
     upload = io.BytesIO(data)
     upload.name = f"{name}.jpg"
-    response = client.post(reverse("admin:kyc_case_upload", args=[case.pk]),
-                           {"document_type": "hk_id_card", "side": "front", "image": upload})
+    response = client.post(
+        reverse("admin:kyc_case_upload", args=[case.pk]),
+        {"document_type": "hk_id_card", "side": "front", "image": upload},
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert f"[{code}]" in body or (code == "empty_file" and "The submitted file is empty" in body)
@@ -99,8 +104,10 @@ def test_a_good_upload_through_the_page_is_stored_and_audited(client, reviewer, 
     client.force_login(reviewer)
     upload = io.BytesIO(image_bytes("PNG", size=(640, 400)))
     upload.name = "card.png"
-    response = client.post(reverse("admin:kyc_case_upload", args=[case.pk]),
-                           {"document_type": "hk_id_card", "side": "front", "image": upload})
+    response = client.post(
+        reverse("admin:kyc_case_upload", args=[case.pk]),
+        {"document_type": "hk_id_card", "side": "front", "image": upload},
+    )
     assert response.status_code == 302
     document = Document.objects.get()
     assert (document.width, document.height, document.status) == (640, 400, "received")
@@ -109,8 +116,13 @@ def test_a_good_upload_through_the_page_is_stored_and_audited(client, reviewer, 
 
 @pytest.mark.parametrize(("fmt", "extra"), [("JPEG", {"quality": 90}), ("PNG", {}), ("BMP", {}), ("TIFF", {})])
 def test_allowed_formats_are_accepted(case, fmt, extra):
-    document = document_add(case=case, document_type="cn_passport", side="front",
-                            data=image_bytes(fmt, size=(500, 350), **extra), actor=None)
+    document = document_add(
+        case=case,
+        document_type="cn_passport",
+        side="front",
+        data=image_bytes(fmt, size=(500, 350), **extra),
+        actor=None,
+    )
     assert document.original_format == fmt
     assert document.content_type in {"image/jpeg", "image/png"}
 
@@ -134,8 +146,9 @@ def _jpeg_with_exif(orientation: int) -> bytes:
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_is_applied_then_all_metadata_dropped(case, orientation):
-    document = document_add(case=case, document_type="hk_id_card", side="front",
-                            data=_jpeg_with_exif(orientation), actor=None)
+    document = document_add(
+        case=case, document_type="hk_id_card", side="front", data=_jpeg_with_exif(orientation), actor=None
+    )
     stored = _stored(document)
     expected_size = (300, 100) if orientation < 5 else (100, 300)
     assert stored.size == expected_size == (document.width, document.height)
@@ -153,7 +166,8 @@ def test_png_text_chunks_and_appended_payloads_are_gone(case):
     document = document_add(case=case, document_type="hk_id_card", side="front", data=polyglot, actor=None)
     with private_storage().open(document.image, "rb") as handle:
         stored = handle.read()
-    assert b"<script>" not in stored and b"applicant secret" not in stored
+    assert b"<script>" not in stored
+    assert b"applicant secret" not in stored
     assert document.original_sha256 != document.stored_sha256
 
 
@@ -164,7 +178,8 @@ def test_cmyk_and_16_bit_images_become_viewable_pixels():
     out = io.BytesIO()
     deep.save(out, "PNG")
     grey = Image.open(io.BytesIO(image_normalise(out.getvalue()).content))
-    assert grey.mode == "L" and 100 < grey.getpixel((5, 5)) < 130  # scaled, not clipped to white
+    assert grey.mode == "L"
+    assert 100 < grey.getpixel((5, 5)) < 130
 
 
 def test_the_original_hash_spots_a_resubmission(case):
@@ -177,8 +192,12 @@ def test_the_original_hash_spots_a_resubmission(case):
 
 @pytest.mark.parametrize(
     ("document_type", "side", "code"),
-    [("driving_licence", "front", "unknown_type"), ("hk_id_card", "back", "unknown_side"),
-     ("cn_passport", "back", "unknown_side"), ("exit_entry_permit", "inside", "unknown_side")],
+    [
+        ("driving_licence", "front", "unknown_type"),
+        ("hk_id_card", "back", "unknown_side"),
+        ("cn_passport", "back", "unknown_side"),
+        ("exit_entry_permit", "inside", "unknown_side"),
+    ],
 )
 def test_wrong_document_type_or_side_is_refused(case, png_bytes, document_type, side, code):
     with pytest.raises(DocumentInvalid) as info:

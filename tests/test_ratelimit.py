@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 
@@ -28,7 +29,7 @@ def _slots(limiter, key, rate, n, max_wait=60.0):
 def _assert_spaced(reservations, interval):
     assert all(r.granted for r in reservations)
     waits = [r.wait for r in reservations]
-    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
     # Each reservation is one slot later than the one before (minus the moments spent reserving).
     assert all(interval * 0.8 <= gap <= interval * 1.05 for gap in gaps), gaps
 

@@ -21,8 +21,12 @@ def test_primary_and_fallback():
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("passport=tencent:PassportOCR", "TYPE=PROVIDER:ACTION"), ("hk_id_card=acme:Read", "unknown provider 'acme'"),
-     ("hk_id_card=tencent", "is not PROVIDER:ACTION"), ("hk_id_card", "TYPE=PROVIDER:ACTION")],
+    [
+        ("passport=tencent:PassportOCR", "TYPE=PROVIDER:ACTION"),
+        ("hk_id_card=acme:Read", "unknown provider 'acme'"),
+        ("hk_id_card=tencent", "is not PROVIDER:ACTION"),
+        ("hk_id_card", "TYPE=PROVIDER:ACTION"),
+    ],
 )
 def test_bad_routes_are_refused_clearly(spec, message):
     with pytest.raises(ImproperlyConfigured, match=message):
@@ -31,7 +35,9 @@ def test_bad_routes_are_refused_clearly(spec, message):
 
 def test_quotas():
     assert parse_quotas("tencent:PermitOCR=10, tencent:HKIDCardOCR=5") == {
-        "tencent:PermitOCR": 10.0, "tencent:HKIDCardOCR": 5.0}
+        "tencent:PermitOCR": 10.0,
+        "tencent:HKIDCardOCR": 5.0,
+    }
 
 
 @pytest.mark.parametrize("spec", ["tencent:PermitOCR", "tencent:PermitOCR=0", "tencent:PermitOCR=fast", "acme:X=3"])

@@ -20,14 +20,20 @@ def _variables_read_by_settings() -> set[str]:
     return {
         node.args[0].value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("env_")
-        and node.args and isinstance(node.args[0], ast.Constant)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith("env_")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
     }
 
 
 def test_every_variable_is_listed_in_env_example():
-    listed = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
-              if line and not line.startswith("#") and "=" in line}
+    listed = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#") and "=" in line
+    }
     read = _variables_read_by_settings()
     assert len(read) > 40
     assert read - listed == set()
@@ -36,11 +42,18 @@ def test_every_variable_is_listed_in_env_example():
 @pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "KYC_FIELD_KEYS", "KYC_BLIND_INDEX_KEY"])
 def test_secrets_have_no_default_outside_debug(name):
     code = "import kyc.settings"
-    environment = {"PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50,
-                   "KYC_FIELD_KEYS": "a:" + "A" * 43 + "=", "KYC_BLIND_INDEX_KEY": "y" * 40, "KYC_VAR_DIR": "/tmp/kyc-t"}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "KYC_FIELD_KEYS": "a:" + "A" * 43 + "=",
+        "KYC_BLIND_INDEX_KEY": "y" * 40,
+        "KYC_VAR_DIR": "/tmp/kyc-t",
+    }
     environment.pop(name)
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+    )
     assert result.returncode != 0
     assert f"{name} must be set when DEBUG is off" in result.stderr
 
@@ -60,7 +73,14 @@ def test_readers_refuse_malformed_values(monkeypatch):
 def test_database_url_selects_postgresql():
     config = env.database_from_url("postgres://u:p%40ss@db.internal:6543/kyc?sslmode=require")
     assert (config["ENGINE"], config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
-        "django.db.backends.postgresql", "kyc", "u", "p@ss", "db.internal", "6543")
-    assert config["OPTIONS"] == {"sslmode": "require"} and config["CONN_MAX_AGE"] == 0
+        "django.db.backends.postgresql",
+        "kyc",
+        "u",
+        "p@ss",
+        "db.internal",
+        "6543",
+    )
+    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["CONN_MAX_AGE"] == 0
     with pytest.raises(ImproperlyConfigured, match="scheme"):
         env.database_from_url("mysql://x/y")

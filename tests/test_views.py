@@ -20,21 +20,28 @@ def document(case, reviewer):
 
 def test_anonymous_users_are_sent_to_log_in_and_see_nothing(client, document):
     response = client.get(reverse("document-image", args=[document.pk]))
-    assert response.status_code == 302 and "login" in response["Location"]
+    assert response.status_code == 302
+    assert "login" in response["Location"]
     assert not AuditEvent.objects.filter(action="document.image_viewed").exists()
 
 
 def test_reviewers_get_the_image_with_an_audit_event_and_safe_headers(client, reviewer, document):
     client.force_login(reviewer)
-    response = client.get(reverse("document-image", args=[document.pk]), {"purpose": "case_review"},
-                          HTTP_X_REQUEST_ID="req-12345678")
-    assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
+    response = client.get(
+        reverse("document-image", args=[document.pk]), {"purpose": "case_review"}, HTTP_X_REQUEST_ID="req-12345678"
+    )
+    assert response.status_code == 200
+    assert response.content[:4] == b"\x89PNG"
     assert response["Cache-Control"] == "no-store, private"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
     event = AuditEvent.objects.get(action="document.image_viewed")
     assert (event.actor_repr, event.case_id, event.request_id, event.data) == (
-        "reviewer", document.case_id, "req-12345678", {"purpose": "case_review"})
+        "reviewer",
+        document.case_id,
+        "req-12345678",
+        {"purpose": "case_review"},
+    )
 
 
 def test_users_without_the_right_get_404_and_the_attempt_is_logged(client, outsider, document):

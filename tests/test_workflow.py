@@ -21,19 +21,39 @@ from kyc.workflow import (
 )
 
 EXPECTED_DOCUMENT_EDGES = {
-    ("received", "queued"), ("received", "rejected"), ("received", "resubmission_requested"),
-    ("queued", "processing"), ("queued", "failed"), ("queued", "rejected"), ("queued", "resubmission_requested"),
-    ("processing", "extracted"), ("processing", "unreadable"), ("processing", "failed"), ("processing", "queued"),
-    ("extracted", "approved"), ("extracted", "rejected"), ("extracted", "resubmission_requested"),
+    ("received", "queued"),
+    ("received", "rejected"),
+    ("received", "resubmission_requested"),
+    ("queued", "processing"),
+    ("queued", "failed"),
+    ("queued", "rejected"),
+    ("queued", "resubmission_requested"),
+    ("processing", "extracted"),
+    ("processing", "unreadable"),
+    ("processing", "failed"),
+    ("processing", "queued"),
+    ("extracted", "approved"),
+    ("extracted", "rejected"),
+    ("extracted", "resubmission_requested"),
     ("extracted", "queued"),
-    ("unreadable", "queued"), ("unreadable", "rejected"), ("unreadable", "resubmission_requested"),
-    ("failed", "queued"), ("failed", "rejected"), ("failed", "resubmission_requested"),
+    ("unreadable", "queued"),
+    ("unreadable", "rejected"),
+    ("unreadable", "resubmission_requested"),
+    ("failed", "queued"),
+    ("failed", "rejected"),
+    ("failed", "resubmission_requested"),
 }
 EXPECTED_CASE_EDGES = {
-    ("open", "in_review"), ("open", "approved"), ("open", "rejected"), ("open", "resubmission_requested"),
-    ("in_review", "awaiting_second_approval"), ("in_review", "approved"), ("in_review", "rejected"),
+    ("open", "in_review"),
+    ("open", "approved"),
+    ("open", "rejected"),
+    ("open", "resubmission_requested"),
+    ("in_review", "awaiting_second_approval"),
+    ("in_review", "approved"),
+    ("in_review", "rejected"),
     ("in_review", "resubmission_requested"),
-    ("awaiting_second_approval", "approved"), ("awaiting_second_approval", "rejected"),
+    ("awaiting_second_approval", "approved"),
+    ("awaiting_second_approval", "rejected"),
     ("awaiting_second_approval", "in_review"),
     ("resubmission_requested", "open"),
 }
@@ -45,8 +65,8 @@ def test_every_status_has_an_entry_in_its_map():
 
 
 def test_terminal_statuses():
-    assert DOCUMENT_TERMINAL == {"approved", "rejected", "resubmission_requested"}
-    assert CASE_TERMINAL == {"approved", "rejected"}
+    assert {"approved", "rejected", "resubmission_requested"} == DOCUMENT_TERMINAL
+    assert {"approved", "rejected"} == CASE_TERMINAL
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(DocumentStatus.values, repeat=2)))
@@ -60,9 +80,19 @@ def test_case_pair(current, target):
 
 
 def _document_in(case, status: str) -> Document:
-    return Document.objects.create(case=case, document_type="hk_id_card", side="front", status=status,
-                                   image="x.png", width=1, height=1, size_bytes=1, original_format="PNG",
-                                   original_sha256="0" * 64, stored_sha256="0" * 64)
+    return Document.objects.create(
+        case=case,
+        document_type="hk_id_card",
+        side="front",
+        status=status,
+        image="x.png",
+        width=1,
+        height=1,
+        size_bytes=1,
+        original_format="PNG",
+        original_sha256="0" * 64,
+        stored_sha256="0" * 64,
+    )
 
 
 @pytest.mark.django_db

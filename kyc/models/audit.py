@@ -16,8 +16,9 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-                              db_constraint=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
     actor_repr = models.CharField(max_length=150)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=32)

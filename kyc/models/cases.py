@@ -115,3 +115,6 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on {self.case_id}"

@@ -34,7 +34,9 @@ class Document(models.Model):
     original_sha256 = models.CharField(max_length=64, db_index=True)
     stored_sha256 = models.CharField(max_length=64)
     detected_type = models.CharField(max_length=32, choices=DocumentKind.choices, blank=True)
-    status_reason = models.CharField(max_length=300, blank=True, help_text=_("Why the document is unreadable or failed."))
+    status_reason = models.CharField(
+        max_length=300, blank=True, help_text=_("Why the document is unreadable or failed.")
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # OCR job state lives here, not in the queue: the run (bumped by each re-run), when the next attempt
     # may start, and until when the current attempt's worker holds the document.
@@ -73,7 +75,9 @@ class OcrAttempt(models.Model):
     vendor_code = models.CharField(max_length=128, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    quota_wait_ms = models.PositiveIntegerField(null=True, blank=True, help_text=_("Time spent waiting for a quota slot."))
+    quota_wait_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Time spent waiting for a quota slot.")
+    )
     warnings = models.JSONField(default=list, blank=True)
     raw_response = EncryptedJSONField(null=True, blank=True, help_text=_("Vendor JSON with images stripped."))
     started_at = models.DateTimeField(auto_now_add=True)
@@ -119,7 +123,8 @@ class ExtractedField(models.Model):
                 fields=["document", "name"], condition=Q(is_current=True), name="one_current_value_per_field"
             ),
             models.UniqueConstraint(
-                fields=["attempt", "name"], condition=Q(source__in=["vendor", "machine_code"]),
+                fields=["attempt", "name"],
+                condition=Q(source__in=["vendor", "machine_code"]),
                 name="one_value_per_attempt_field",
             ),
             models.CheckConstraint(
@@ -141,6 +146,9 @@ class Portrait(models.Model):
     content_type = models.CharField(max_length=32, default="image/jpeg")
     corners = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Portrait {self.pk} of {self.document_id}"
 
 
 class Check(models.Model):

@@ -17,17 +17,23 @@ from kyc.services.documents import _document_set_status
 from kyc.workflow import CASE_TERMINAL, case_can_transition, document_can_transition
 
 
-def partner_create(*, name: str, slug: str, auto_approve: bool = False, four_eyes: bool = True,
-                   actor: AbstractBaseUser | None) -> Partner:
+def partner_create(
+    *, name: str, slug: str, auto_approve: bool = False, four_eyes: bool = True, actor: AbstractBaseUser | None
+) -> Partner:
     with transaction.atomic():
         partner = Partner.objects.create(name=name, slug=slug, auto_approve=auto_approve, four_eyes=four_eyes)
-        audit_record(actor=actor, action="partner.created", obj=partner,
-                     data={"slug": slug, "auto_approve": auto_approve, "four_eyes": four_eyes})
+        audit_record(
+            actor=actor,
+            action="partner.created",
+            obj=partner,
+            data={"slug": slug, "auto_approve": auto_approve, "four_eyes": four_eyes},
+        )
     return partner
 
 
-def applicant_create(*, partner: Partner, external_ref: str, actor: AbstractBaseUser | None,
-                     declared: dict[str, str] | None = None) -> Applicant:
+def applicant_create(
+    *, partner: Partner, external_ref: str, actor: AbstractBaseUser | None, declared: dict[str, str] | None = None
+) -> Applicant:
     """Create an applicant; ``declared`` may hold name_zh, name_en, birth_date (ISO), nationality."""
     declared = declared or {}
     unknown = set(declared) - {"name_zh", "name_en", "birth_date", "nationality"}
@@ -36,13 +42,20 @@ def applicant_create(*, partner: Partner, external_ref: str, actor: AbstractBase
     try:
         with transaction.atomic():
             applicant = Applicant.objects.create(
-                partner=partner, external_ref=external_ref,
+                partner=partner,
+                external_ref=external_ref,
                 **{f"declared_{key}": value or None for key, value in declared.items()},
             )
-            audit_record(actor=actor, action="applicant.created", obj=applicant,
-                         data={"partner": partner.slug, "declared": sorted(declared)})
+            audit_record(
+                actor=actor,
+                action="applicant.created",
+                obj=applicant,
+                data={"partner": partner.slug, "declared": sorted(declared)},
+            )
     except IntegrityError:
-        raise CaseConflict(f"{partner.slug} already has an applicant {external_ref!r}", code="duplicate_applicant") from None
+        raise CaseConflict(
+            f"{partner.slug} already has an applicant {external_ref!r}", code="duplicate_applicant"
+        ) from None
     return applicant
 
 
@@ -57,8 +70,15 @@ def case_open(*, applicant: Applicant, actor: AbstractBaseUser | None) -> Case:
     return case
 
 
-def _case_transition(case: Case, *, to: str, actor: AbstractBaseUser | None, action: str,
-                     data: dict[str, Any] | None = None, also: tuple[str, ...] = ()) -> None:
+def _case_transition(
+    case: Case,
+    *,
+    to: str,
+    actor: AbstractBaseUser | None,
+    action: str,
+    data: dict[str, Any] | None = None,
+    also: tuple[str, ...] = (),
+) -> None:
     """Assign the status (the caller holds the row lock), save it with the ``also`` fields the caller
     set, and record the event."""
     current = case.status
@@ -70,8 +90,9 @@ def _case_transition(case: Case, *, to: str, actor: AbstractBaseUser | None, act
         case.closed_at = timezone.now()
         fields.append("closed_at")
     case.save(update_fields=fields)
-    audit_record(actor=actor, action=action, obj=case, case_id=case.pk,
-                 data={"from": current, "to": to, **(data or {})})
+    audit_record(
+        actor=actor, action=action, obj=case, case_id=case.pk, data={"from": current, "to": to, **(data or {})}
+    )
 
 
 def _locked(case: Case) -> Case:
@@ -83,8 +104,14 @@ def case_start_review(*, case: Case, actor: AbstractBaseUser | None, reason: str
     """Send an open case to review (the routing policy or a reviewer does this)."""
     case = _locked(case)
     case.routing_reason = reason[:200] or case.routing_reason
-    _case_transition(case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.review_started",
-                     data={"reason": reason[:200]}, also=("routing_reason",))
+    _case_transition(
+        case,
+        to=CaseStatus.IN_REVIEW,
+        actor=actor,
+        action="case.review_started",
+        data={"reason": reason[:200]},
+        also=("routing_reason",),
+    )
     return case
 
 
@@ -95,19 +122,30 @@ def case_assign(*, case: Case, reviewer: AbstractBaseUser | None, actor: Abstrac
         raise InvalidTransition("case", case.status, "assigned")
     case.assigned_to = reviewer  # type: ignore[assignment]
     case.save(update_fields=["assigned_to", "updated_at"])
-    audit_record(actor=actor, action="case.assigned", obj=case, case_id=case.pk,
-                 data={"reviewer": actor_label(reviewer) if reviewer else None})
+    audit_record(
+        actor=actor,
+        action="case.assigned",
+        obj=case,
+        case_id=case.pk,
+        data={"reviewer": actor_label(reviewer) if reviewer else None},
+    )
     return case
 
 
-def _decide(case: Case, *, kind: str, actor: AbstractBaseUser | None, reason_codes: Sequence[str],
-            comment: str) -> Decision:
+def _decide(
+    case: Case, *, kind: str, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str
+) -> Decision:
     invalid = [code for code in reason_codes if code not in ReasonCode.values]
     if invalid:
         raise KycError(f"unknown reason codes: {', '.join(invalid)}", code="invalid_reason_code")
-    return Decision.objects.create(case=case, kind=kind, reason_codes=list(reason_codes), comment=comment,
-                                   actor=actor if actor is not None and actor.pk else None,
-                                   actor_repr=actor_label(actor))
+    return Decision.objects.create(
+        case=case,
+        kind=kind,
+        reason_codes=list(reason_codes),
+        comment=comment,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_repr=actor_label(actor),
+    )
 
 
 def _settle_documents(case: Case, *, to: str, actor: AbstractBaseUser | None) -> None:
@@ -117,8 +155,13 @@ def _settle_documents(case: Case, *, to: str, actor: AbstractBaseUser | None) ->
 
 
 @transaction.atomic
-def case_approve(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str] = (ReasonCode.VERIFIED,),
-                 comment: str = "") -> Case:
+def case_approve(
+    *,
+    case: Case,
+    actor: AbstractBaseUser | None,
+    reason_codes: Sequence[str] = (ReasonCode.VERIFIED,),
+    comment: str = "",
+) -> Case:
     """Approve. With four-eyes on, the first approval waits for a second, different reviewer."""
     case = _locked(case)
     needs_second = case.applicant.partner.four_eyes and actor is not None
@@ -134,8 +177,13 @@ def case_approve(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Se
         raise InvalidTransition("case", case.status, target)
     decision = _decide(case, kind=kind, actor=actor, reason_codes=reason_codes, comment=comment)
     action = "case.approved" if target == CaseStatus.APPROVED else "case.first_approved"
-    _case_transition(case, to=target, actor=actor, action=action,
-                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    _case_transition(
+        case,
+        to=target,
+        actor=actor,
+        action=action,
+        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
+    )
     if target == CaseStatus.APPROVED:
         _settle_documents(case, to=DocumentStatus.APPROVED, actor=actor)
     return case
@@ -149,24 +197,36 @@ def case_reject(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Seq
     if not case_can_transition(case.status, CaseStatus.REJECTED):
         raise InvalidTransition("case", case.status, CaseStatus.REJECTED)
     decision = _decide(case, kind=DecisionKind.REJECT, actor=actor, reason_codes=reason_codes, comment=comment)
-    _case_transition(case, to=CaseStatus.REJECTED, actor=actor, action="case.rejected",
-                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    _case_transition(
+        case,
+        to=CaseStatus.REJECTED,
+        actor=actor,
+        action="case.rejected",
+        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
+    )
     _settle_documents(case, to=DocumentStatus.REJECTED, actor=actor)
     return case
 
 
 @transaction.atomic
-def case_request_resubmission(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str],
-                              comment: str = "") -> Case:
+def case_request_resubmission(
+    *, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str = ""
+) -> Case:
     if not reason_codes:
         raise KycError("a resubmission request needs at least one reason code", code="reason_required")
     case = _locked(case)
     if not case_can_transition(case.status, CaseStatus.RESUBMISSION_REQUESTED):
         raise InvalidTransition("case", case.status, CaseStatus.RESUBMISSION_REQUESTED)
-    decision = _decide(case, kind=DecisionKind.REQUEST_RESUBMISSION, actor=actor, reason_codes=reason_codes,
-                       comment=comment)
-    _case_transition(case, to=CaseStatus.RESUBMISSION_REQUESTED, actor=actor, action="case.resubmission_requested",
-                     data={"decision_id": decision.pk, "reason_codes": list(reason_codes)})
+    decision = _decide(
+        case, kind=DecisionKind.REQUEST_RESUBMISSION, actor=actor, reason_codes=reason_codes, comment=comment
+    )
+    _case_transition(
+        case,
+        to=CaseStatus.RESUBMISSION_REQUESTED,
+        actor=actor,
+        action="case.resubmission_requested",
+        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
+    )
     _settle_documents(case, to=DocumentStatus.RESUBMISSION_REQUESTED, actor=actor)
     return case
 
@@ -183,8 +243,9 @@ def case_reopen(*, case: Case, actor: AbstractBaseUser | None) -> Case:
 def case_return_to_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
     """The second reviewer sends a case back instead of approving it."""
     case = _locked(case)
-    _case_transition(case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.returned_to_review",
-                     data={"reason": reason[:200]})
+    _case_transition(
+        case, to=CaseStatus.IN_REVIEW, actor=actor, action="case.returned_to_review", data={"reason": reason[:200]}
+    )
     return case
 
 

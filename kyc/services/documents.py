@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from kyc import crypto
-from kyc.choices import DocumentKind, DocumentSide, DocumentStatus, FieldSource
+from kyc.choices import DocumentKind, DocumentSide, FieldSource
 from kyc.exceptions import DocumentInvalid, InvalidTransition
 from kyc.models import Case, Document, ExtractedField
 from kyc.services.audit import audit_record
@@ -58,15 +58,25 @@ def document_add(
         private_storage().delete(stored_name)  # no orphan file when the row cannot be written
         raise
     audit_record(
-        actor=actor, action="document.received", obj=document, case_id=case.pk,
-        data={"document_type": document_type, "side": side, "format": image.original_format,
-              "width": image.width, "height": image.height, "original_sha256": image.original_sha256},
+        actor=actor,
+        action="document.received",
+        obj=document,
+        case_id=case.pk,
+        data={
+            "document_type": document_type,
+            "side": side,
+            "format": image.original_format,
+            "width": image.width,
+            "height": image.height,
+            "original_sha256": image.original_sha256,
+        },
     )
     return document
 
 
-def _document_create(case: Case, document_type: str, side: str, image: NormalisedImage, stored_name: str,
-                     actor: AbstractBaseUser | None) -> Document:
+def _document_create(
+    case: Case, document_type: str, side: str, image: NormalisedImage, stored_name: str, actor: AbstractBaseUser | None
+) -> Document:
     return Document.objects.create(
         case=case,
         document_type=document_type,
@@ -83,8 +93,15 @@ def _document_create(case: Case, document_type: str, side: str, image: Normalise
     )
 
 
-def _document_set_status(document: Document, *, to: str, actor: AbstractBaseUser | None, reason: str = "",
-                         data: dict[str, Any] | None = None, also: dict[str, Any] | None = None) -> None:
+def _document_set_status(
+    document: Document,
+    *,
+    to: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    also: dict[str, Any] | None = None,
+) -> None:
     """The only code that assigns ``Document.status``. The caller holds the row lock. ``also`` sets other
     columns in the same UPDATE (the pipeline's run, lease and next-attempt time)."""
     current = document.status
@@ -96,14 +113,18 @@ def _document_set_status(document: Document, *, to: str, actor: AbstractBaseUser
         setattr(document, name, value)
     document.save(update_fields=["status", "status_reason", "updated_at", *(also or {})])
     audit_record(
-        actor=actor, action="document.status_changed", obj=document, case_id=document.case_id,
+        actor=actor,
+        action="document.status_changed",
+        obj=document,
+        case_id=document.case_id,
         data={"from": current, "to": to, "reason": reason[:300], **(data or {})},
     )
 
 
 @transaction.atomic
-def document_transition(*, document: Document, to: str, actor: AbstractBaseUser | None, reason: str = "",
-                        data: dict[str, Any] | None = None) -> Document:
+def document_transition(
+    *, document: Document, to: str, actor: AbstractBaseUser | None, reason: str = "", data: dict[str, Any] | None = None
+) -> Document:
     """Move a document to ``to`` under a row lock, or raise ``InvalidTransition``."""
     document = Document.objects.select_for_update().get(pk=document.pk)
     _document_set_status(document, to=to, actor=actor, reason=reason, data=data)
@@ -134,30 +155,50 @@ def field_correct(*, field: ExtractedField, value: Any, actor: AbstractBaseUser,
     old.is_current = False
     old.save(update_fields=["is_current"])
     new = ExtractedField.objects.create(
-        document=document, attempt=old.attempt, name=old.name, value=value, raw=old.raw, confidence=None,
-        source=FieldSource.REVIEWER, blind_index=blind_index_for(document.document_type, old.name, value),
-        supersedes=old, reason=reason[:300], created_by=actor,
+        document=document,
+        attempt=old.attempt,
+        name=old.name,
+        value=value,
+        raw=old.raw,
+        confidence=None,
+        source=FieldSource.REVIEWER,
+        blind_index=blind_index_for(document.document_type, old.name, value),
+        supersedes=old,
+        reason=reason[:300],
+        created_by=actor,
     )
     audit_record(
-        actor=actor, action="field.corrected", obj=new, case_id=document.case_id,
-        data={"document_id": str(document.pk), "field": old.name, "reason": reason[:300],
-              "before_digest": crypto.value_digest(repr(old.value)), "after_digest": crypto.value_digest(repr(value))},
+        actor=actor,
+        action="field.corrected",
+        obj=new,
+        case_id=document.case_id,
+        data={
+            "document_id": str(document.pk),
+            "field": old.name,
+            "reason": reason[:300],
+            "before_digest": crypto.value_digest(repr(old.value)),
+            "after_digest": crypto.value_digest(repr(value)),
+        },
     )
     return new
 
 
 def document_image_read(*, document: Document, actor: AbstractBaseUser, purpose: str = "review") -> bytes:
     """The stored image bytes, after an audit event is written (no event, no bytes)."""
-    audit_record(actor=actor, action="document.image_viewed", obj=document, case_id=document.case_id,
-                 data={"purpose": purpose})
+    audit_record(
+        actor=actor, action="document.image_viewed", obj=document, case_id=document.case_id, data={"purpose": purpose}
+    )
     with private_storage().open(document.image, "rb") as handle:
         return handle.read()
 
 
-def document_fields_read(*, document: Document, actor: AbstractBaseUser, purpose: str = "review") -> list[ExtractedField]:
+def document_fields_read(
+    *, document: Document, actor: AbstractBaseUser, purpose: str = "review"
+) -> list[ExtractedField]:
     """Current decrypted fields of a document, after an audit event naming who looked and why."""
-    audit_record(actor=actor, action="document.fields_viewed", obj=document, case_id=document.case_id,
-                 data={"purpose": purpose})
+    audit_record(
+        actor=actor, action="document.fields_viewed", obj=document, case_id=document.case_id, data={"purpose": purpose}
+    )
     return list(document.fields.filter(is_current=True).order_by("name"))
 
 

@@ -13,9 +13,12 @@ def duplicate_lookup_for(applicant: Applicant) -> Callable[[str, str], list[str]
 
     def lookup(namespace: str, number: str) -> list[str]:
         index = crypto.blind_index(namespace, number)
-        holders = (ExtractedField.objects.filter(blind_index=index, is_current=True)
-                   .exclude(document__case__applicant=applicant)
-                   .values_list("document__case__applicant_id", flat=True).distinct())
+        holders = (
+            ExtractedField.objects.filter(blind_index=index, is_current=True)
+            .exclude(document__case__applicant=applicant)
+            .values_list("document__case__applicant_id", flat=True)
+            .distinct()
+        )
         return sorted(str(pk) for pk in holders)
 
     return lookup

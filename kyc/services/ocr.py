@@ -34,8 +34,7 @@ from kyc.services.audit import audit_record
 from kyc.services.documents import _document_set_status
 from kyc.services.results import result_apply
 from kyc.storage import private_storage
-from ocr_providers import OcrError, OcrMisconfigured, OcrProvider, OcrRejected, OcrRequest, OcrResult
-from ocr_providers import OcrUnavailable
+from ocr_providers import OcrError, OcrMisconfigured, OcrProvider, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
 from ocr_providers.documents import DocumentType, Side
 
 log = logging.getLogger(__name__)
@@ -92,9 +91,14 @@ def document_queue(*, document: Document, actor: AbstractBaseUser | None, reason
     attempts; earlier attempts and their fields stay as history."""
     document = Document.objects.select_for_update().get(pk=document.pk)
     rerun = document.status != DocumentStatus.RECEIVED
-    _document_set_status(document, to=DocumentStatus.QUEUED, actor=actor, reason=reason or ("re-run" if rerun else ""),
-                         data={"run": document.ocr_run + 1},
-                         also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now()})
+    _document_set_status(
+        document,
+        to=DocumentStatus.QUEUED,
+        actor=actor,
+        reason=reason or ("re-run" if rerun else ""),
+        data={"run": document.ocr_run + 1},
+        also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now()},
+    )
     _enqueue_on_commit(document.pk)
     return document
 
@@ -124,8 +128,12 @@ class Claim:
 
 def _budget_used(document: Document) -> dict[int, int]:
     """Attempts used per route step in the current run (our own quota deferrals do not count)."""
-    rows = (OcrAttempt.objects.filter(document=document, run=document.ocr_run).exclude(error_code=LOCAL_QUOTA_CODE)
-            .values_list("route_step").annotate(n=Count("id")))
+    rows = (
+        OcrAttempt.objects.filter(document=document, run=document.ocr_run)
+        .exclude(error_code=LOCAL_QUOTA_CODE)
+        .values_list("route_step")
+        .annotate(n=Count("id"))
+    )
     return dict(rows)
 
 
@@ -163,10 +171,19 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
         return False
     lost = list(OcrAttempt.objects.filter(document=document, outcome=OcrOutcome.SENT).values_list("number", flat=True))
     OcrAttempt.objects.filter(document=document, outcome=OcrOutcome.SENT).update(
-        outcome=OcrOutcome.UNKNOWN, error_class="unknown", error_code="worker_lost",
-        error_message="The worker stopped before the vendor's answer was recorded.", finished_at=now)
-    _document_set_status(document, to=DocumentStatus.QUEUED, actor=None, reason="worker lost; queued again",
-                         data={"unknown_attempts": lost})
+        outcome=OcrOutcome.UNKNOWN,
+        error_class="unknown",
+        error_code="worker_lost",
+        error_message="The worker stopped before the vendor's answer was recorded.",
+        finished_at=now,
+    )
+    _document_set_status(
+        document,
+        to=DocumentStatus.QUEUED,
+        actor=None,
+        reason="worker lost; queued again",
+        data={"unknown_attempts": lost},
+    )
     return True
 
 
@@ -187,8 +204,9 @@ def _claim(document_id: Any) -> Claim | float | None:
             Document.objects.filter(pk=document.pk).update(ocr_next_at=now + timedelta(minutes=5))
             return None
         if choice == "exhausted":
-            _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
-                                 reason="every configured provider used its attempts")
+            _document_set_status(
+                document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
+            )
             _route_case(document)
             return None
         return _start_attempt(document, *choice, now=now)  # type: ignore[misc]
@@ -196,11 +214,21 @@ def _claim(document_id: Any) -> Claim | float | None:
 
 def _start_attempt(document: Document, step_index: int, step: RouteStep, *, now: Any) -> Claim:
     number = (document.ocr_attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    attempt = OcrAttempt.objects.create(document=document, number=number, run=document.ocr_run,
-                                        route_step=step_index, provider=step.provider, action=step.action)
-    _document_set_status(document, to=DocumentStatus.PROCESSING, actor=None,
-                         data={"attempt": number, "provider": str(step)},
-                         also={"ocr_lease_until": now + timedelta(seconds=_conf()["lease_seconds"])})
+    attempt = OcrAttempt.objects.create(
+        document=document,
+        number=number,
+        run=document.ocr_run,
+        route_step=step_index,
+        provider=step.provider,
+        action=step.action,
+    )
+    _document_set_status(
+        document,
+        to=DocumentStatus.PROCESSING,
+        actor=None,
+        data={"attempt": number, "provider": str(step)},
+        also={"ocr_lease_until": now + timedelta(seconds=_conf()["lease_seconds"])},
+    )
     return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
 
 
@@ -226,7 +254,9 @@ def _request(claim: Claim) -> OcrRequest:
     with private_storage().open(claim.image, "rb") as handle:
         image = handle.read()
     action = "" if claim.step.action == "auto" else claim.step.action
-    return OcrRequest(image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side), action=action)
+    return OcrRequest(
+        image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side), action=action
+    )
 
 
 def _call(claim: Claim, request: OcrRequest) -> OcrResult | OcrError:
@@ -269,15 +299,31 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
     return max(retry_after or 0.0, random.uniform(0, ceiling))
 
 
-def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int,
-                    *, applied: bool) -> None:
+def _record_attempt(
+    attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int, *, applied: bool
+) -> None:
     attempt.latency_ms, attempt.quota_wait_ms, attempt.finished_at = latency_ms, quota_wait_ms, timezone.now()
     attempt.applied = applied  # the one_applied_per_run constraint refuses a second application here
-    fields = ["latency_ms", "quota_wait_ms", "finished_at", "applied", "outcome", "vendor_request_id", "error_class", "error_code",
-              "vendor_code", "error_message", "warnings", "raw_response"]
+    fields = [
+        "latency_ms",
+        "quota_wait_ms",
+        "finished_at",
+        "applied",
+        "outcome",
+        "vendor_request_id",
+        "error_class",
+        "error_code",
+        "vendor_code",
+        "error_message",
+        "warnings",
+        "raw_response",
+    ]
     if isinstance(outcome, OcrError):
-        attempt.outcome = {"retryable": OcrOutcome.RETRYABLE_ERROR, "final": OcrOutcome.FINAL_ERROR,
-                           "configuration": OcrOutcome.CONFIG_ERROR}.get(outcome.kind, OcrOutcome.RETRYABLE_ERROR)
+        attempt.outcome = {
+            "retryable": OcrOutcome.RETRYABLE_ERROR,
+            "final": OcrOutcome.FINAL_ERROR,
+            "configuration": OcrOutcome.CONFIG_ERROR,
+        }.get(outcome.kind, OcrOutcome.RETRYABLE_ERROR)
         if outcome.code == "unknown_outcome":
             attempt.outcome = OcrOutcome.UNKNOWN
         attempt.vendor_request_id = outcome.request_id[:128]
@@ -291,16 +337,26 @@ def _record_attempt(attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
     with transaction.atomic():
-        document = (Document.objects.select_for_update(of=("self",)).select_related("case__applicant")
-                    .get(pk=claim.document_id))
+        document = (
+            Document.objects.select_for_update(of=("self",)).select_related("case__applicant").get(pk=claim.document_id)
+        )
         attempt = OcrAttempt.objects.select_for_update().get(pk=claim.attempt_id)
-        stale = attempt.outcome != OcrOutcome.SENT or document.status != DocumentStatus.PROCESSING \
+        stale = (
+            attempt.outcome != OcrOutcome.SENT
+            or document.status != DocumentStatus.PROCESSING
             or document.ocr_run != claim.run
-        _record_attempt(attempt, outcome, latency_ms, quota_wait_ms,
-                        applied=not stale and isinstance(outcome, OcrResult))
+        )
+        _record_attempt(
+            attempt, outcome, latency_ms, quota_wait_ms, applied=not stale and isinstance(outcome, OcrResult)
+        )
         if stale:  # the lease expired and someone else took over: keep the record, change nothing else
-            audit_record(actor=None, action="document.ocr_late_answer", obj=attempt, case_id=document.case_id,
-                         data={"attempt": attempt.number})
+            audit_record(
+                actor=None,
+                action="document.ocr_late_answer",
+                obj=attempt,
+                case_id=document.case_id,
+                data={"attempt": attempt.number},
+            )
             return "stale"
         document.ocr_lease_until = None  # saved with the status change that every path below makes
         if isinstance(outcome, OcrResult):
@@ -312,8 +368,14 @@ def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) 
     summary = result_apply(document=document, attempt=attempt, result=result)
     target = DocumentStatus.EXTRACTED if summary["fields"] else DocumentStatus.UNREADABLE
     reason = "" if summary["fields"] else "the provider found no document fields in the image"
-    _document_set_status(document, to=target, actor=None, reason=reason, data=summary,
-                         also={**_lease_cleared(document), "detected_type": document.detected_type})
+    _document_set_status(
+        document,
+        to=target,
+        actor=None,
+        reason=reason,
+        data=summary,
+        also={**_lease_cleared(document), "detected_type": document.detected_type},
+    )
     _route_case(document)
     return target
 
@@ -325,25 +387,45 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
     if isinstance(error, OcrRejected):
         target = DocumentStatus.UNREADABLE if error.code in _UNREADABLE_CODES else DocumentStatus.FAILED
         vendor = f" [{attempt.provider} {error.vendor_code}]" if error.vendor_code else f" [{attempt.provider}]"
-        _document_set_status(document, to=target, actor=None, reason=f"{error.message}{vendor}",
-                             data={"attempt": attempt.number, "code": error.code}, also=_lease_cleared(document))
+        _document_set_status(
+            document,
+            to=target,
+            actor=None,
+            reason=f"{error.message}{vendor}",
+            data={"attempt": attempt.number, "code": error.code},
+            also=_lease_cleared(document),
+        )
         _route_case(document)
         return target
     used = _budget_used(document).get(attempt.route_step, 0)
-    return _retry_later(document, attempt, delay=_backoff(used, error.retry_after),
-                        reason=f"retryable error {error.code} from {attempt.provider}")
+    return _retry_later(
+        document,
+        attempt,
+        delay=_backoff(used, error.retry_after),
+        reason=f"retryable error {error.code} from {attempt.provider}",
+    )
 
 
 def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reason: str) -> str:
     if next_step(document) == "exhausted":
-        _document_set_status(document, to=DocumentStatus.FAILED, actor=None,
-                             reason=f"{reason}; no attempts left on any provider",
-                             data={"attempt": attempt.number}, also=_lease_cleared(document))
+        _document_set_status(
+            document,
+            to=DocumentStatus.FAILED,
+            actor=None,
+            reason=f"{reason}; no attempts left on any provider",
+            data={"attempt": attempt.number},
+            also=_lease_cleared(document),
+        )
         _route_case(document)
         return DocumentStatus.FAILED
-    _document_set_status(document, to=DocumentStatus.QUEUED, actor=None, reason=reason,
-                         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
-                         also={**_lease_cleared(document), "ocr_next_at": timezone.now() + timedelta(seconds=delay)})
+    _document_set_status(
+        document,
+        to=DocumentStatus.QUEUED,
+        actor=None,
+        reason=reason,
+        data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
+        also={**_lease_cleared(document), "ocr_next_at": timezone.now() + timedelta(seconds=delay)},
+    )
     if delay <= SHORT_WAIT:
         _enqueue_on_commit(document.pk)
     return "retry"
@@ -372,10 +454,18 @@ def provider_suspend(*, provider: str, error: OcrError) -> None:
     state.suspended, state.reason, state.vendor_code = True, error.message[:500], error.vendor_code[:128]
     state.suspended_at = timezone.now()
     state.save()
-    audit_record(actor=None, action="provider.suspended", obj=state,
-                 data={"provider": provider, "code": error.code, "vendor_code": error.vendor_code})
-    log.error("OCR provider %s suspended after a configuration error (%s %s); resume it in the admin once fixed",
-              provider, error.code, error.vendor_code)
+    audit_record(
+        actor=None,
+        action="provider.suspended",
+        obj=state,
+        data={"provider": provider, "code": error.code, "vendor_code": error.vendor_code},
+    )
+    log.error(
+        "OCR provider %s suspended after a configuration error (%s %s); resume it in the admin once fixed",
+        provider,
+        error.code,
+        error.vendor_code,
+    )
 
 
 @transaction.atomic
@@ -394,15 +484,17 @@ def ocr_sweep() -> dict[str, int]:
     """The reaper and dispatcher (scheduled every minute): re-queue documents whose worker was lost,
     and enqueue queued documents whose next attempt is due but whose task is gone or deferred."""
     now = timezone.now()
-    lost = list(Document.objects.filter(status=DocumentStatus.PROCESSING, ocr_lease_until__lt=now)
-                .values_list("pk", flat=True))
+    lost = list(
+        Document.objects.filter(status=DocumentStatus.PROCESSING, ocr_lease_until__lt=now).values_list("pk", flat=True)
+    )
     for document_id in lost:
         with transaction.atomic():
             document = _lock(document_id)
             if document is not None and _take_over_if_lost(document, now):
                 _enqueue_on_commit(document.pk)
     due = Document.objects.filter(status=DocumentStatus.QUEUED).filter(
-        Q(ocr_next_at__lte=now) | Q(ocr_next_at__isnull=True), updated_at__lt=now - timedelta(seconds=30))
+        Q(ocr_next_at__lte=now) | Q(ocr_next_at__isnull=True), updated_at__lt=now - timedelta(seconds=30)
+    )
     due_ids = list(due.values_list("pk", flat=True))
     for document_id in due_ids:
         async_task(TASK, str(document_id), group="ocr")
@@ -412,6 +504,8 @@ def ocr_sweep() -> dict[str, int]:
 def document_rerun(*, document: Document, actor: AbstractBaseUser) -> Document:
     """Staff re-run OCR: a new run with new attempts; the old attempts and fields stay."""
     if document.status not in {DocumentStatus.EXTRACTED, DocumentStatus.UNREADABLE, DocumentStatus.FAILED}:
-        raise KycError(f"OCR can be re-run on extracted, unreadable or failed documents, not {document.status}",
-                       code="rerun_not_allowed")
+        raise KycError(
+            f"OCR can be re-run on extracted, unreadable or failed documents, not {document.status}",
+            code="rerun_not_allowed",
+        )
     return document_queue(document=document, actor=actor, reason="re-run requested")

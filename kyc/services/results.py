@@ -32,7 +32,11 @@ _SOURCES = {FieldSource.VENDOR.value, FieldSource.MACHINE_CODE.value}
 def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
     rows = [
         ExtractedField(
-            document=document, attempt=attempt, name=name, value=field.value, raw=field.raw or None,
+            document=document,
+            attempt=attempt,
+            name=name,
+            value=field.value,
+            raw=field.raw or None,
             confidence=None if field.confidence is None else min(max(float(field.confidence), 0.0), 1.0),
             source=field.source if field.source in _SOURCES else FieldSource.VENDOR,
             blind_index=blind_index_for(document.document_type, name, field.value),
@@ -55,8 +59,13 @@ def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult)
             log.warning("portrait from %s discarded: %s", attempt.provider, error.code)
             continue
         name = private_storage().save(f"portraits/{uuid.uuid4().hex}.{image.extension}", ContentFile(image.content))
-        Portrait.objects.create(document=document, attempt=attempt, image=name, content_type=image.content_type,
-                                corners=[list(point) for point in portrait.corners])
+        Portrait.objects.create(
+            document=document,
+            attempt=attempt,
+            image=name,
+            content_type=image.content_type,
+            corners=[list(point) for point in portrait.corners],
+        )
         stored += 1
     return stored
 
@@ -66,11 +75,17 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     from kyc.services.duplicates import duplicate_lookup_for
 
     applicant = document.case.applicant
-    declared = {key: getattr(applicant, f"declared_{key}") for key in ("name_zh", "name_en", "birth_date", "nationality")}
+    declared = {
+        key: getattr(applicant, f"declared_{key}") for key in ("name_zh", "name_en", "birth_date", "nationality")
+    }
     inp = CheckInput(
-        document_type=DocumentType(document.document_type), side=Side(document.side), fields=result.fields,
-        warnings=tuple(result.warnings), declared={k: v for k, v in declared.items() if v},
-        today=timezone.localdate(), expiry_warning_days=settings.KYC_EXPIRY_WARNING_DAYS,
+        document_type=DocumentType(document.document_type),
+        side=Side(document.side),
+        fields=result.fields,
+        warnings=tuple(result.warnings),
+        declared={k: v for k, v in declared.items() if v},
+        today=timezone.localdate(),
+        expiry_warning_days=settings.KYC_EXPIRY_WARNING_DAYS,
         duplicate_lookup=duplicate_lookup_for(applicant),
     )
     outcomes = list(run_checks(inp))
@@ -78,20 +93,32 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
         outcomes.append(_type_mismatch(document, result))
     if document.ocr_run > 1:
         document.checks.filter(is_current=True).update(is_current=False)
-    return Check.objects.bulk_create([
-        Check(case_id=document.case_id, document=document, attempt=attempt, code=o.code, result=o.result,
-              detail=o.detail[:500], data=_jsonable(o.data))
-        for o in outcomes
-    ])
+    return Check.objects.bulk_create(
+        [
+            Check(
+                case_id=document.case_id,
+                document=document,
+                attempt=attempt,
+                code=o.code,
+                result=o.result,
+                detail=o.detail[:500],
+                data=_jsonable(o.data),
+            )
+            for o in outcomes
+        ]
+    )
 
 
 def _type_mismatch(document: Document, result: OcrResult) -> Any:
     from kyc.checks import CheckOutcome
 
-    return CheckOutcome(code="document_type_matches", result="fail",
-                        detail=f"Submitted as {document.get_document_type_display()}, but the image looks like "
-                               f"a {result.document_type.value.replace('_', ' ')}.",  # type: ignore[union-attr]
-                        data={"detected": result.document_type.value})  # type: ignore[union-attr]
+    return CheckOutcome(
+        code="document_type_matches",
+        result="fail",
+        detail=f"Submitted as {document.get_document_type_display()}, but the image looks like "
+        f"a {result.document_type.value.replace('_', ' ')}.",  # type: ignore[union-attr]
+        data={"detected": result.document_type.value},
+    )  # type: ignore[union-attr]
 
 
 def _jsonable(data: Any) -> Any:
@@ -111,7 +138,13 @@ def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult) 
     if result.detected_type and result.document_type:
         document.detected_type = result.document_type.value  # saved with the caller's status change
     return {
-        "attempt": attempt.number, "provider": attempt.provider, "action": attempt.action,
-        "vendor_request_id": attempt.vendor_request_id, "fields": field_count, "field_names": sorted(result.fields),
-        "portraits": portrait_count, "warnings": list(result.warnings), "checks": {c.code: c.result for c in checks},
+        "attempt": attempt.number,
+        "provider": attempt.provider,
+        "action": attempt.action,
+        "vendor_request_id": attempt.vendor_request_id,
+        "fields": field_count,
+        "field_names": sorted(result.fields),
+        "portraits": portrait_count,
+        "warnings": list(result.warnings),
+        "checks": {c.code: c.result for c in checks},
     }

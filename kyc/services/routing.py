@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-
-from kyc.choices import CaseStatus, CheckResult, DocumentStatus
 from django.db.models import Prefetch
 
+from kyc.choices import CaseStatus, CheckResult, DocumentStatus
 from kyc.models import Case, Document, ExtractedField, OcrAttempt
 from kyc.services.cases import _case_transition, case_approve
 
@@ -26,10 +25,16 @@ def _documents(case: Case, *, full: bool) -> list[Document]:
     documents = case.documents.only("id", "case_id", "document_type", "side", "status", "ocr_run")
     if not full:
         return list(documents)
-    current = Prefetch("fields", queryset=ExtractedField.objects.filter(is_current=True).only(
-        "document_id", "name", "confidence"), to_attr="current_fields")
-    applied = Prefetch("ocr_attempts", queryset=OcrAttempt.objects.filter(applied=True).only(
-        "document_id", "run", "warnings"), to_attr="applied_attempts")
+    current = Prefetch(
+        "fields",
+        queryset=ExtractedField.objects.filter(is_current=True).only("document_id", "name", "confidence"),
+        to_attr="current_fields",
+    )
+    applied = Prefetch(
+        "ocr_attempts",
+        queryset=OcrAttempt.objects.filter(applied=True).only("document_id", "run", "warnings"),
+        to_attr="applied_attempts",
+    )
     return list(documents.prefetch_related(current, applied))
 
 
@@ -51,8 +56,15 @@ def _blockers(case: Case, documents: list[Document]) -> list[str]:
     failing = _failing_checks(case)
     if failing:
         reasons.append(f"checks: {', '.join(failing)}")
-    warned = sorted({w for d in documents for a in d.applied_attempts if a.run == d.ocr_run  # type: ignore[attr-defined]
-                     for w in a.warnings})
+    warned = sorted(
+        {
+            w
+            for d in documents
+            for a in d.applied_attempts
+            if a.run == d.ocr_run  # type: ignore[attr-defined]
+            for w in a.warnings
+        }
+    )
     if warned:
         reasons.append(f"vendor warnings: {', '.join(warned)}")
     return reasons
@@ -81,7 +93,12 @@ def _route(case: Case, documents: list[Document]) -> str:
         failing = _failing_checks(case)
         why = "partner requires review" + (f"; checks: {', '.join(failing)}" if failing else "")
     case.routing_reason = why[:200]
-    _case_transition(case, to=CaseStatus.IN_REVIEW, actor=None, action="case.routed_to_review",
-                     data={"reason": why[:500], "auto_approve_allowed": case.applicant.partner.auto_approve},
-                     also=("routing_reason",))
+    _case_transition(
+        case,
+        to=CaseStatus.IN_REVIEW,
+        actor=None,
+        action="case.routed_to_review",
+        data={"reason": why[:500], "auto_approve_allowed": case.applicant.partner.auto_approve},
+        also=("routing_reason",),
+    )
     return "review"

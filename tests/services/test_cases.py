@@ -31,13 +31,20 @@ def test_open_review_and_four_eyes_approval(case, reviewer, second_reviewer):
         services.case_approve(case=case, actor=reviewer)
 
     case = services.case_approve(case=case, actor=second_reviewer, comment="matches the declared data")
-    assert case.status == CaseStatus.APPROVED and case.closed_at is not None
+    assert case.status == CaseStatus.APPROVED
+    assert case.closed_at is not None
     assert list(Decision.objects.filter(case=case).values_list("kind", "actor_repr")) == [
-        ("approve", "reviewer"), ("second_approve", "second")]
+        ("approve", "reviewer"),
+        ("second_approve", "second"),
+    ]
     document.refresh_from_db()
     assert document.status == DocumentStatus.APPROVED
     event = _last("case.approved")
-    assert (event.data["from"], event.data["to"], event.actor_repr) == ("awaiting_second_approval", "approved", "second")
+    assert (event.data["from"], event.data["to"], event.actor_repr) == (
+        "awaiting_second_approval",
+        "approved",
+        "second",
+    )
 
 
 def test_single_approval_when_the_partner_has_four_eyes_off(case, reviewer):
@@ -91,7 +98,8 @@ def test_one_case_in_progress_per_applicant_and_re_verification_keeps_history(ap
     second = services.case_open(applicant=applicant, actor=None)
     assert second.pk != first.pk
     first.refresh_from_db()
-    assert first.status == CaseStatus.REJECTED and first.decisions.count() == 1
+    assert first.status == CaseStatus.REJECTED
+    assert first.decisions.count() == 1
 
 
 def test_duplicate_external_reference_is_refused(partner):
@@ -110,4 +118,5 @@ def test_assignment_and_notes_are_audited(case, reviewer):
     note = services.note_add(case=case, actor=reviewer, body="Called the applicant; passport renewed.")
     assert _last("case.assigned").data == {"reviewer": "reviewer"}
     event = _last("case.note_added")
-    assert event.object_id == str(note.pk) and "passport" not in str(event.data)
+    assert event.object_id == str(note.pk)
+    assert "passport" not in str(event.data)

@@ -27,20 +27,31 @@ def document(case, reviewer):
 
 @pytest.fixture
 def number_field(document):
-    return ExtractedField.objects.create(document=document, name="document_number", value="A123456(3)",
-                                         raw="A123456(3)", confidence=0.62, source="vendor",
-                                         blind_index=blind_index_for("hk_id_card", "document_number", "A123456(3)"))
+    return ExtractedField.objects.create(
+        document=document,
+        name="document_number",
+        value="A123456(3)",
+        raw="A123456(3)",
+        confidence=0.62,
+        source="vendor",
+        blind_index=blind_index_for("hk_id_card", "document_number", "A123456(3)"),
+    )
 
 
 def test_correction_adds_a_version_and_keeps_the_old_one(document, number_field, reviewer):
     corrected = field_correct(field=number_field, value="A123457(1)", actor=reviewer, reason="misread 6 as 7")
     versions = list(ExtractedField.objects.filter(document=document, name="document_number").order_by("created_at"))
     assert [(v.value, v.is_current, v.source) for v in versions] == [
-        ("A123456(3)", False, "vendor"), ("A123457(1)", True, "reviewer")]
-    assert corrected.supersedes == number_field and corrected.confidence is None
+        ("A123456(3)", False, "vendor"),
+        ("A123457(1)", True, "reviewer"),
+    ]
+    assert corrected.supersedes == number_field
+    assert corrected.confidence is None
     event = AuditEvent.objects.get(action="field.corrected")
-    assert event.data["field"] == "document_number" and event.data["before_digest"] != event.data["after_digest"]
-    assert "A123456" not in str(event.data) and "A123457" not in str(event.data)
+    assert event.data["field"] == "document_number"
+    assert event.data["before_digest"] != event.data["after_digest"]
+    assert "A123456" not in str(event.data)
+    assert "A123457" not in str(event.data)
     # the blind index follows the corrected value
     assert list(documents_with_number("hk_id_card", "A123457(1)")) == [document]
     assert list(documents_with_number("hk_id_card", "A123456(3)")) == []

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def scripted(settings):
-    settings.KYC_OCR = {**settings.KYC_OCR, "routes": "hk_id_card=scripted:HKID>scripted2:HKID2,"
-                        "cn_passport=scripted:PASS", "max_attempts": 2, "backoff_base": 0.0, "quotas": ""}
+    settings.KYC_OCR = {
+        **settings.KYC_OCR,
+        "routes": "hk_id_card=scripted:HKID>scripted2:HKID2,cn_passport=scripted:PASS",
+        "max_attempts": 2,
+        "backoff_base": 0.0,
+        "quotas": "",
+    }
     for provider in (ScriptedProvider, OtherScriptedProvider):
         provider.script.clear()
         provider.calls.clear()
@@ -34,8 +39,9 @@ def scripted(settings):
 
 @pytest.fixture
 def document(case, reviewer):
-    return document_add(case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"),
-                        actor=reviewer)
+    return document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
 
 
 def auto_approving(case):
@@ -61,7 +67,8 @@ def test_a_good_reading_is_stored_checked_and_routed_to_review(document, django_
     assert document.status == DocumentStatus.EXTRACTED
     fields = {f.name: f for f in document.fields.filter(is_current=True)}
     assert {"name_zh", "name_en", "document_number", "birth_date"} <= set(fields)
-    assert fields["document_number"].blind_index and fields["document_number"].confidence == 0.99
+    assert fields["document_number"].blind_index
+    assert fields["document_number"].confidence == 0.99
     attempt = OcrAttempt.objects.get(document=document)
     assert (attempt.outcome, attempt.applied, attempt.vendor_request_id) == (OcrOutcome.SUCCEEDED, True, "req-test")
     assert attempt.raw_response == {"Response": {"ok": True}}
@@ -77,7 +84,8 @@ def test_tasks_carry_only_the_document_id(monkeypatch, document, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         ocr.document_queue(document=document, actor=None)
     queued = OrmQ.objects.get()
-    assert queued.task["args"] == (str(document.pk),) and queued.task["kwargs"] == {}
+    assert queued.task["args"] == (str(document.pk),)
+    assert queued.task["kwargs"] == {}
 
 
 def test_auto_approval_only_for_a_spotless_reading(case, document, django_capture_on_commit_callbacks):
@@ -89,12 +97,15 @@ def test_auto_approval_only_for_a_spotless_reading(case, document, django_captur
     assert AuditEvent.objects.get(action="case.approved").data["to"] == "approved"
 
 
-def test_a_low_confidence_field_sends_an_auto_approve_partner_to_review(case, document, django_capture_on_commit_callbacks):
+def test_a_low_confidence_field_sends_an_auto_approve_partner_to_review(
+    case, document, django_capture_on_commit_callbacks
+):
     auto_approving(case)
     ScriptedProvider.script.append(truth_result("hk_id_card", confidence=0.5))
     queue(document, django_capture_on_commit_callbacks)
     case.refresh_from_db()
-    assert case.status == CaseStatus.IN_REVIEW and "below 0.9 confidence" in case.routing_reason
+    assert case.status == CaseStatus.IN_REVIEW
+    assert "below 0.9 confidence" in case.routing_reason
     assert "declared_data" not in case.routing_reason
 
 
@@ -147,38 +158,49 @@ def test_every_attempt_failing_leaves_a_failed_document_with_the_reason(document
     assert document.case.status == CaseStatus.IN_REVIEW
 
 
-def test_a_final_error_marks_the_document_unreadable_with_the_vendor_reason(document, django_capture_on_commit_callbacks):
-    ScriptedProvider.script.append(OcrRejected("The image is not an HKID card", code="not_a_document",
-                                               vendor_code="FailedOperation.NoHKIDCard"))
+def test_a_final_error_marks_the_document_unreadable_with_the_vendor_reason(
+    document, django_capture_on_commit_callbacks
+):
+    ScriptedProvider.script.append(
+        OcrRejected("The image is not an HKID card", code="not_a_document", vendor_code="FailedOperation.NoHKIDCard")
+    )
     document = queue(document, django_capture_on_commit_callbacks)
     assert document.status == DocumentStatus.UNREADABLE
     assert "FailedOperation.NoHKIDCard" in document.status_reason
-    assert len(ScriptedProvider.calls) == 1 and not OtherScriptedProvider.calls
+    assert len(ScriptedProvider.calls) == 1
+    assert not OtherScriptedProvider.calls
 
 
-def test_a_configuration_error_suspends_the_provider_and_uses_the_fallback(case, document, reviewer,
-                                                                            django_capture_on_commit_callbacks):
+def test_a_configuration_error_suspends_the_provider_and_uses_the_fallback(
+    case, document, reviewer, django_capture_on_commit_callbacks
+):
     ScriptedProvider.script.append(OcrMisconfigured("bad credentials", vendor_code="AuthFailure.SecretIdNotFound"))
     OtherScriptedProvider.script.extend([truth_result("hk_id_card"), truth_result("hk_id_card", index=1)])
     document = queue(document, django_capture_on_commit_callbacks)
     assert document.status == DocumentStatus.EXTRACTED
     state = ProviderState.objects.get(provider="scripted")
-    assert state.suspended and state.vendor_code == "AuthFailure.SecretIdNotFound"
+    assert state.suspended
+    assert state.vendor_code == "AuthFailure.SecretIdNotFound"
     assert AuditEvent.objects.filter(action="provider.suspended").count() == 1
     # a second document never calls the suspended provider
-    second = document_add(case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card", index=1),
-                          actor=reviewer)
+    second = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card", index=1), actor=reviewer
+    )
     queue(second, django_capture_on_commit_callbacks)
-    assert len(ScriptedProvider.calls) == 1 and len(OtherScriptedProvider.calls) == 2
+    assert len(ScriptedProvider.calls) == 1
+    assert len(OtherScriptedProvider.calls) == 2
 
 
-def test_with_no_fallback_a_suspended_provider_makes_documents_wait_not_fail(case, reviewer,
-                                                                            django_capture_on_commit_callbacks):
-    passport = document_add(case=case, document_type="cn_passport", side="front", data=specimen_image("cn_passport"),
-                            actor=reviewer)
+def test_with_no_fallback_a_suspended_provider_makes_documents_wait_not_fail(
+    case, reviewer, django_capture_on_commit_callbacks
+):
+    passport = document_add(
+        case=case, document_type="cn_passport", side="front", data=specimen_image("cn_passport"), actor=reviewer
+    )
     ScriptedProvider.script.append(OcrMisconfigured("arrears", vendor_code="ResourceUnavailable.InArrears"))
     passport = queue(passport, django_capture_on_commit_callbacks)
-    assert passport.status == DocumentStatus.QUEUED and passport.ocr_next_at > timezone.now()
+    assert passport.status == DocumentStatus.QUEUED
+    assert passport.ocr_next_at > timezone.now()
     ScriptedProvider.script.append(truth_result("cn_passport"))
     with django_capture_on_commit_callbacks(execute=True):
         ocr.provider_resume(provider="scripted", actor=reviewer)
@@ -194,19 +216,25 @@ def test_duplicate_delivery_is_a_no_op(document, django_capture_on_commit_callba
     assert len(ScriptedProvider.calls) == 1
 
 
-def test_a_lost_worker_leaves_an_unknown_attempt_and_the_document_is_recovered(document, django_capture_on_commit_callbacks):
+def test_a_lost_worker_leaves_an_unknown_attempt_and_the_document_is_recovered(
+    document, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         ocr.document_queue(document=document, actor=None)
     claim = ocr._claim(document.pk)  # the worker claims, then dies before the vendor answers
     assert isinstance(claim, ocr.Claim)
-    Document.objects.filter(pk=document.pk).update(ocr_lease_until=timezone.now() - timedelta(seconds=1),
-                                                   updated_at=timezone.now() - timedelta(minutes=5))
+    Document.objects.filter(pk=document.pk).update(
+        ocr_lease_until=timezone.now() - timedelta(seconds=1), updated_at=timezone.now() - timedelta(minutes=5)
+    )
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with django_capture_on_commit_callbacks(execute=True):
         assert ocr.ocr_sweep()["requeued_lost"] == 1
     document.refresh_from_db()
     assert document.status == DocumentStatus.EXTRACTED
-    assert list(OcrAttempt.objects.filter(document=document).values_list("outcome", flat=True)) == ["unknown", "succeeded"]
+    assert list(OcrAttempt.objects.filter(document=document).values_list("outcome", flat=True)) == [
+        "unknown",
+        "succeeded",
+    ]
     # the dead worker's late answer, if it ever comes, changes nothing
     assert ocr._finish(claim, truth_result("hk_id_card"), 5) == "stale"
     assert OcrAttempt.objects.filter(document=document, applied=True).count() == 1
@@ -219,8 +247,9 @@ def test_a_result_cannot_be_applied_twice_for_one_run(document, django_capture_o
     with pytest.raises(IntegrityError), transaction.atomic():
         OcrAttempt.objects.create(document=document, number=2, run=attempt.run, provider="x", action="y", applied=True)
     with pytest.raises(IntegrityError), transaction.atomic():
-        ExtractedField.objects.create(document=document, attempt=attempt, name="sex", value="M", source="vendor",
-                                      is_current=False)
+        ExtractedField.objects.create(
+            document=document, attempt=attempt, name="sex", value="M", source="vendor", is_current=False
+        )
 
 
 def test_rerun_keeps_earlier_attempts_and_fields_as_history(document, reviewer, django_capture_on_commit_callbacks):
@@ -242,12 +271,18 @@ def _second_applicant_case(partner, ref):
     return case_open(applicant=applicant_create(partner=partner, external_ref=ref, actor=None), actor=None)
 
 
-def test_an_expired_permit_lands_in_review_with_the_failed_check(settings, case, reviewer,
-                                                                  django_capture_on_commit_callbacks):
+def test_an_expired_permit_lands_in_review_with_the_failed_check(
+    settings, case, reviewer, django_capture_on_commit_callbacks
+):
     settings.KYC_OCR = {**settings.KYC_OCR, "routes": "exit_entry_permit=scripted:PermitOCR"}
     auto_approving(case)
-    document = document_add(case=case, document_type="exit_entry_permit", side="front",
-                            data=specimen_image("exit_entry_permit"), actor=reviewer)
+    document = document_add(
+        case=case,
+        document_type="exit_entry_permit",
+        side="front",
+        data=specimen_image("exit_entry_permit"),
+        actor=reviewer,
+    )
     ScriptedProvider.script.append(truth_result("exit_entry_permit", overrides={"expiry_date": "2020-01-31"}))
     queue(document, django_capture_on_commit_callbacks)
     case.refresh_from_db()
@@ -255,32 +290,43 @@ def test_an_expired_permit_lands_in_review_with_the_failed_check(settings, case,
     assert Check.objects.get(document=document, code="not_expired").result == "fail"
 
 
-def test_a_duplicate_number_lands_in_review_naming_the_check(case, partner, reviewer, document,
-                                                             django_capture_on_commit_callbacks):
+def test_a_duplicate_number_lands_in_review_naming_the_check(
+    case, partner, reviewer, document, django_capture_on_commit_callbacks
+):
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     queue(document, django_capture_on_commit_callbacks)
     other_case = _second_applicant_case(partner, "APP-0002")
     auto_approving(other_case)
-    other = document_add(case=other_case, document_type="hk_id_card", side="front",
-                         data=specimen_image("hk_id_card"), actor=reviewer)
+    other = document_add(
+        case=other_case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     queue(other, django_capture_on_commit_callbacks)
     other_case.refresh_from_db()
     assert other_case.status == CaseStatus.IN_REVIEW
     check = Check.objects.get(document=other, code="duplicate_document_number")
-    assert check.result == "fail" and str(case.applicant_id) not in check.detail
+    assert check.result == "fail"
+    assert str(case.applicant_id) not in check.detail
 
 
-def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(settings, case, partner, reviewer,
-                                                                                document,
-                                                                                django_capture_on_commit_callbacks):
-    settings.KYC_OCR = {**settings.KYC_OCR, "routes": settings.KYC_OCR["routes"] + ",mainland_travel_permit=scripted:MTP"}
+def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(
+    settings, case, partner, reviewer, document, django_capture_on_commit_callbacks
+):
+    settings.KYC_OCR = {
+        **settings.KYC_OCR,
+        "routes": settings.KYC_OCR["routes"] + ",mainland_travel_permit=scripted:MTP",
+    }
     hkid = truth_result("hk_id_card").fields["document_number"].value
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     queue(document, django_capture_on_commit_callbacks)
     other_case = _second_applicant_case(partner, "APP-0003")
-    back = document_add(case=other_case, document_type="mainland_travel_permit", side="back",
-                        data=specimen_image("mainland_travel_permit", "back"), actor=reviewer)
+    back = document_add(
+        case=other_case,
+        document_type="mainland_travel_permit",
+        side="back",
+        data=specimen_image("mainland_travel_permit", "back"),
+        actor=reviewer,
+    )
     ScriptedProvider.script.append(truth_result("mainland_travel_permit", "back", overrides={"hkid_number": hkid}))
     queue(back, django_capture_on_commit_callbacks)
     assert Check.objects.get(document=back, code="duplicate_document_number").result == "fail"

@@ -27,8 +27,14 @@ from kyc.services.documents import document_add
 from kyc.services.ocr import document_queue_all
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
-FINAL = {DocumentStatus.EXTRACTED, DocumentStatus.UNREADABLE, DocumentStatus.FAILED, DocumentStatus.APPROVED,
-         DocumentStatus.REJECTED, DocumentStatus.RESUBMISSION_REQUESTED}
+FINAL = {
+    DocumentStatus.EXTRACTED,
+    DocumentStatus.UNREADABLE,
+    DocumentStatus.FAILED,
+    DocumentStatus.APPROVED,
+    DocumentStatus.REJECTED,
+    DocumentStatus.RESUBMISSION_REQUESTED,
+}
 
 
 class Command(BaseCommand):
@@ -76,8 +82,11 @@ class Command(BaseCommand):
             if path.is_dir() and (path / "manifest.json").exists():
                 yield self._manifest(path)
             elif path.is_dir():
-                yield from ({"ref": None, "declared": {}, "documents": [(image, document_type, side)]}
-                            for image in sorted(path.iterdir()) if image.suffix.lower() in IMAGE_SUFFIXES)
+                yield from (
+                    {"ref": None, "declared": {}, "documents": [(image, document_type, side)]}
+                    for image in sorted(path.iterdir())
+                    if image.suffix.lower() in IMAGE_SUFFIXES
+                )
             else:
                 yield {"ref": None, "declared": {}, "documents": [(path, document_type, side)]}
 
@@ -93,13 +102,16 @@ class Command(BaseCommand):
         ids, errors = [], []
         with transaction.atomic():
             ref = batch["ref"] or f"ingest-{uuid.uuid4().hex[:12]}"
-            applicant = case_services.applicant_create(partner=partner, external_ref=ref, actor=None,
-                                                       declared=batch["declared"])
+            applicant = case_services.applicant_create(
+                partner=partner, external_ref=ref, actor=None, declared=batch["declared"]
+            )
             case = case_services.case_open(applicant=applicant, actor=None)
             for path, document_type, side in batch["documents"]:
                 try:
                     data = path.read_bytes()
-                    ids.append(document_add(case=case, document_type=document_type, side=side, data=data, actor=None).pk)
+                    ids.append(
+                        document_add(case=case, document_type=document_type, side=side, data=data, actor=None).pk
+                    )
                 except (KycError, OSError) as error:
                     errors.append((path, getattr(error, "message", str(error))))
             document_queue_all(case=case, actor=None)

@@ -18,9 +18,20 @@ from kyc.services.ocr import document_queue_all, ocr_document_run
 from kyc.specimens import FontMissing, render_specimen
 
 SEED = 2026
-REVIEWER_PERMISSIONS = ["view_case", "change_case", "view_document", "add_document", "view_applicant",
-                        "view_extractedfield", "view_ocrattempt", "view_check", "view_decision", "view_auditevent",
-                        "view_portrait", "view_note"]
+REVIEWER_PERMISSIONS = [
+    "view_case",
+    "change_case",
+    "view_document",
+    "add_document",
+    "view_applicant",
+    "view_extractedfield",
+    "view_ocrattempt",
+    "view_check",
+    "view_decision",
+    "view_auditevent",
+    "view_portrait",
+    "view_note",
+]
 # (external ref, document type, sides, what happens to the case after upload)
 DEMO_APPLICANTS = [
     ("DEMO-HKID-001", "hk_id_card", ["front"], "queued"),
@@ -54,9 +65,12 @@ class Command(BaseCommand):
                 self._applicants(users)
             except FontMissing as error:
                 self.stderr.write(self.style.WARNING(f"No demo documents: {error}"))
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo login: http://127.0.0.1:8000/admin/  user 'admin' (superuser), 'reviewer1' or 'reviewer2' "
-            f"(reviewers), password '{password}'"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login: http://127.0.0.1:8000/admin/  user 'admin' (superuser), 'reviewer1' or 'reviewer2' "
+                f"(reviewers), password '{password}'"
+            )
+        )
 
     def _password(self) -> str:
         path = Path(settings.VAR_DIR) / "demo-login.txt"
@@ -70,10 +84,14 @@ class Command(BaseCommand):
 
     def _users(self, password: str) -> dict[str, User]:
         group, _ = Group.objects.get_or_create(name="Reviewers")
-        group.permissions.set(Permission.objects.filter(content_type__app_label="kyc", codename__in=REVIEWER_PERMISSIONS))
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="kyc", codename__in=REVIEWER_PERMISSIONS)
+        )
         users = {}
         for name, superuser in (("admin", True), ("reviewer1", False), ("reviewer2", False)):
-            user, created = User.objects.get_or_create(username=name, defaults={"is_staff": True, "is_superuser": superuser})
+            user, created = User.objects.get_or_create(
+                username=name, defaults={"is_staff": True, "is_superuser": superuser}
+            )
             if created:
                 user.set_password(password)
                 user.save()
@@ -87,8 +105,9 @@ class Command(BaseCommand):
         partner = case_services.partner_create(name="Demo Securities Ltd", slug="demo-securities", actor=None)
         for index, (ref, document_type, sides, outcome) in enumerate(DEMO_APPLICANTS):
             images = {side: render_specimen(document_type, side, seed=SEED, index=index) for side in sides}
-            applicant = case_services.applicant_create(partner=partner, external_ref=ref, actor=None,
-                                                       declared=_declared(ref, images["front"][1]["truth"]))
+            applicant = case_services.applicant_create(
+                partner=partner, external_ref=ref, actor=None, declared=_declared(ref, images["front"][1]["truth"])
+            )
             case = case_services.case_open(applicant=applicant, actor=None)
             for side, (image, _record) in images.items():
                 document_add(case=case, document_type=document_type, side=side, data=image, actor=users["reviewer1"])
