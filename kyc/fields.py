@@ -10,7 +10,7 @@ from django.db import models
 from kyc import crypto
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """A text value stored as AES-GCM ciphertext bound to its column. ``None`` stays NULL."""
 
     description = "Encrypted text"

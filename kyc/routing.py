@@ -40,7 +40,8 @@ def _parse_step(text: str, where: str) -> RouteStep:
 
 def parse_routes(spec: str) -> dict[str, tuple[RouteStep, ...]]:
     """Every document type mapped to its steps (primary first, then fallbacks)."""
-    routes = {t.value: (_parse_step(DEFAULT_STEP_TEXT, "default route"),) for t in DocumentType}
+    default = (_parse_step(DEFAULT_STEP_TEXT, "default route"),)
+    routes: dict[str, tuple[RouteStep, ...]] = {t.value: default for t in DocumentType}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         type_code, sep, chain = item.partition("=")
         if not sep or type_code.strip() not in routes:

@@ -3,11 +3,13 @@ template or serializer can leak a public link. Only authenticated, audited views
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import FileSystemStorage, storages
 
 
 class PrivateStorage(FileSystemStorage):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("base_url", None)
         super().__init__(base_url=None, file_permissions_mode=0o600, directory_permissions_mode=0o700, **kwargs)
 

@@ -72,4 +72,6 @@ def hkid_check_char(prefix_and_digits: str) -> str:
 def hkid_is_valid(number: str) -> bool:
     """True for a well-formed HKID number whose check character is right, in any common spelling."""
     match = _HKID_RE.fullmatch(hkid_normalise(number))
-    return bool(match) and hkid_check_char(match.group(1) + match.group(2)) == match.group(3)
+    if match is None:
+        return False
+    return hkid_check_char(match.group(1) + match.group(2)) == match.group(3)

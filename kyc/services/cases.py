@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from kyc.workflow import CASE_TERMINAL, case_can_transition, document_can_transi
 
 
 def partner_create(
-    *, name: str, slug: str, auto_approve: bool = False, four_eyes: bool = True, actor: AbstractBaseUser | None
+    *, name: str, slug: str, auto_approve: bool = False, four_eyes: bool = True, actor: User | None
 ) -> Partner:
     with transaction.atomic():
         partner = Partner.objects.create(name=name, slug=slug, auto_approve=auto_approve, four_eyes=four_eyes)
@@ -32,7 +32,7 @@ def partner_create(
 
 
 def applicant_create(
-    *, partner: Partner, external_ref: str, actor: AbstractBaseUser | None, declared: dict[str, str] | None = None
+    *, partner: Partner, external_ref: str, actor: User | None, declared: dict[str, str] | None = None
 ) -> Applicant:
     """Create an applicant; ``declared`` may hold name_zh, name_en, birth_date (ISO), nationality."""
     declared = declared or {}
@@ -59,7 +59,7 @@ def applicant_create(
     return applicant
 
 
-def case_open(*, applicant: Applicant, actor: AbstractBaseUser | None) -> Case:
+def case_open(*, applicant: Applicant, actor: User | None) -> Case:
     """Open a new verification case; an applicant can have only one case in progress."""
     try:
         with transaction.atomic():
@@ -74,7 +74,7 @@ def _case_transition(
     case: Case,
     *,
     to: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     data: dict[str, Any] | None = None,
     also: tuple[str, ...] = (),
@@ -100,7 +100,7 @@ def _locked(case: Case) -> Case:
 
 
 @transaction.atomic
-def case_start_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
+def case_start_review(*, case: Case, actor: User | None, reason: str = "") -> Case:
     """Send an open case to review (the routing policy or a reviewer does this)."""
     case = _locked(case)
     case.routing_reason = reason[:200] or case.routing_reason
@@ -116,11 +116,11 @@ def case_start_review(*, case: Case, actor: AbstractBaseUser | None, reason: str
 
 
 @transaction.atomic
-def case_assign(*, case: Case, reviewer: AbstractBaseUser | None, actor: AbstractBaseUser | None) -> Case:
+def case_assign(*, case: Case, reviewer: User | None, actor: User | None) -> Case:
     case = _locked(case)
     if case.is_terminal:
         raise InvalidTransition("case", case.status, "assigned")
-    case.assigned_to = reviewer  # type: ignore[assignment]
+    case.assigned_to = reviewer
     case.save(update_fields=["assigned_to", "updated_at"])
     audit_record(
         actor=actor,
@@ -132,9 +132,7 @@ def case_assign(*, case: Case, reviewer: AbstractBaseUser | None, actor: Abstrac
     return case
 
 
-def _decide(
-    case: Case, *, kind: str, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str
-) -> Decision:
+def _decide(case: Case, *, kind: str, actor: User | None, reason_codes: Sequence[str], comment: str) -> Decision:
     invalid = [code for code in reason_codes if code not in ReasonCode.values]
     if invalid:
         raise KycError(f"unknown reason codes: {', '.join(invalid)}", code="invalid_reason_code")
@@ -148,7 +146,7 @@ def _decide(
     )
 
 
-def _settle_documents(case: Case, *, to: str, actor: AbstractBaseUser | None) -> None:
+def _settle_documents(case: Case, *, to: str, actor: User | None) -> None:
     for document in case.documents.select_for_update().order_by("created_at"):
         if document_can_transition(document.status, to):
             _document_set_status(document, to=to, actor=actor, reason="case decision")
@@ -158,7 +156,7 @@ def _settle_documents(case: Case, *, to: str, actor: AbstractBaseUser | None) ->
 def case_approve(
     *,
     case: Case,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason_codes: Sequence[str] = (ReasonCode.VERIFIED,),
     comment: str = "",
 ) -> Case:
@@ -190,7 +188,7 @@ def case_approve(
 
 
 @transaction.atomic
-def case_reject(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str = "") -> Case:
+def case_reject(*, case: Case, actor: User | None, reason_codes: Sequence[str], comment: str = "") -> Case:
     if not reason_codes:
         raise KycError("a rejection needs at least one reason code", code="reason_required")
     case = _locked(case)
@@ -210,7 +208,7 @@ def case_reject(*, case: Case, actor: AbstractBaseUser | None, reason_codes: Seq
 
 @transaction.atomic
 def case_request_resubmission(
-    *, case: Case, actor: AbstractBaseUser | None, reason_codes: Sequence[str], comment: str = ""
+    *, case: Case, actor: User | None, reason_codes: Sequence[str], comment: str = ""
 ) -> Case:
     if not reason_codes:
         raise KycError("a resubmission request needs at least one reason code", code="reason_required")
@@ -232,7 +230,7 @@ def case_request_resubmission(
 
 
 @transaction.atomic
-def case_reopen(*, case: Case, actor: AbstractBaseUser | None) -> Case:
+def case_reopen(*, case: Case, actor: User | None) -> Case:
     """New documents arrived after a resubmission request: the case is open again."""
     case = _locked(case)
     _case_transition(case, to=CaseStatus.OPEN, actor=actor, action="case.reopened")
@@ -240,7 +238,7 @@ def case_reopen(*, case: Case, actor: AbstractBaseUser | None) -> Case:
 
 
 @transaction.atomic
-def case_return_to_review(*, case: Case, actor: AbstractBaseUser | None, reason: str = "") -> Case:
+def case_return_to_review(*, case: Case, actor: User | None, reason: str = "") -> Case:
     """The second reviewer sends a case back instead of approving it."""
     case = _locked(case)
     _case_transition(
@@ -250,7 +248,7 @@ def case_return_to_review(*, case: Case, actor: AbstractBaseUser | None, reason:
 
 
 @transaction.atomic
-def note_add(*, case: Case, actor: AbstractBaseUser, body: str) -> Note:
+def note_add(*, case: Case, actor: User, body: str) -> Note:
     note = Note.objects.create(case=case, author=actor, body=body)
     audit_record(actor=actor, action="case.note_added", obj=note, case_id=case.pk, data={"length": len(body)})
     return note

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -43,7 +43,7 @@ def _store_image(content: bytes, extension: str) -> str:
 
 @transaction.atomic
 def document_add(
-    *, case: Case, document_type: str, side: str = DocumentSide.FRONT, data: bytes, actor: AbstractBaseUser | None
+    *, case: Case, document_type: str, side: str = DocumentSide.FRONT, data: bytes, actor: User | None
 ) -> Document:
     """Validate and store one image of one side of a document on an open case."""
     _check_type_and_side(document_type, side)
@@ -75,7 +75,7 @@ def document_add(
 
 
 def _document_create(
-    case: Case, document_type: str, side: str, image: NormalisedImage, stored_name: str, actor: AbstractBaseUser | None
+    case: Case, document_type: str, side: str, image: NormalisedImage, stored_name: str, actor: User | None
 ) -> Document:
     return Document.objects.create(
         case=case,
@@ -97,7 +97,7 @@ def _document_set_status(
     document: Document,
     *,
     to: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str = "",
     data: dict[str, Any] | None = None,
     also: dict[str, Any] | None = None,
@@ -123,7 +123,7 @@ def _document_set_status(
 
 @transaction.atomic
 def document_transition(
-    *, document: Document, to: str, actor: AbstractBaseUser | None, reason: str = "", data: dict[str, Any] | None = None
+    *, document: Document, to: str, actor: User | None, reason: str = "", data: dict[str, Any] | None = None
 ) -> Document:
     """Move a document to ``to`` under a row lock, or raise ``InvalidTransition``."""
     document = Document.objects.select_for_update().get(pk=document.pk)
@@ -146,7 +146,7 @@ def documents_with_number(document_type: str, number: str) -> Any:
 
 
 @transaction.atomic
-def field_correct(*, field: ExtractedField, value: Any, actor: AbstractBaseUser, reason: str) -> ExtractedField:
+def field_correct(*, field: ExtractedField, value: Any, actor: User, reason: str) -> ExtractedField:
     """A reviewer's correction: a new current version with source ``reviewer``; the old one is history."""
     document = Document.objects.select_for_update().get(pk=field.document_id)
     if document.status in DOCUMENT_TERMINAL:
@@ -183,18 +183,17 @@ def field_correct(*, field: ExtractedField, value: Any, actor: AbstractBaseUser,
     return new
 
 
-def document_image_read(*, document: Document, actor: AbstractBaseUser, purpose: str = "review") -> bytes:
+def document_image_read(*, document: Document, actor: User, purpose: str = "review") -> bytes:
     """The stored image bytes, after an audit event is written (no event, no bytes)."""
     audit_record(
         actor=actor, action="document.image_viewed", obj=document, case_id=document.case_id, data={"purpose": purpose}
     )
     with private_storage().open(document.image, "rb") as handle:
-        return handle.read()
+        content: bytes = handle.read()
+    return content
 
 
-def document_fields_read(
-    *, document: Document, actor: AbstractBaseUser, purpose: str = "review"
-) -> list[ExtractedField]:
+def document_fields_read(*, document: Document, actor: User, purpose: str = "review") -> list[ExtractedField]:
     """Current decrypted fields of a document, after an audit event naming who looked and why."""
     audit_record(
         actor=actor, action="document.fields_viewed", obj=document, case_id=document.case_id, data={"purpose": purpose}

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -45,7 +45,8 @@ _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "ima
 
 
 def _conf() -> dict[str, Any]:
-    return settings.KYC_OCR  # type: ignore[no-any-return]
+    conf: dict[str, Any] = settings.KYC_OCR
+    return conf
 
 
 @lru_cache(maxsize=8)
@@ -86,7 +87,7 @@ def _enqueue_on_commit(document_id: Any) -> None:
 
 
 @transaction.atomic
-def document_queue(*, document: Document, actor: AbstractBaseUser | None, reason: str = "") -> Document:
+def document_queue(*, document: Document, actor: User | None, reason: str = "") -> Document:
     """Queue a document for OCR. From extracted/unreadable/failed this is a re-run: a new run with new
     attempts; earlier attempts and their fields stay as history."""
     document = Document.objects.select_for_update().get(pk=document.pk)
@@ -104,7 +105,7 @@ def document_queue(*, document: Document, actor: AbstractBaseUser | None, reason
 
 
 @transaction.atomic
-def document_queue_all(*, case: Case, actor: AbstractBaseUser | None) -> int:
+def document_queue_all(*, case: Case, actor: User | None) -> int:
     """Queue every received document of a case."""
     documents = list(case.documents.filter(status=DocumentStatus.RECEIVED))
     for document in documents:
@@ -200,16 +201,16 @@ def _claim(document_id: Any) -> Claim | float | None:
         if document.ocr_next_at and document.ocr_next_at > now:
             return (document.ocr_next_at - now).total_seconds()
         choice = next_step(document)
+        if isinstance(choice, tuple):
+            return _start_attempt(document, *choice, now=now)
         if choice == "wait":
             Document.objects.filter(pk=document.pk).update(ocr_next_at=now + timedelta(minutes=5))
             return None
-        if choice == "exhausted":
-            _document_set_status(
-                document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
-            )
-            _route_case(document)
-            return None
-        return _start_attempt(document, *choice, now=now)  # type: ignore[misc]
+        _document_set_status(
+            document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
+        )
+        _route_case(document)
+        return None
 
 
 def _start_attempt(document: Document, step_index: int, step: RouteStep, *, now: Any) -> Claim:
@@ -469,7 +470,7 @@ def provider_suspend(*, provider: str, error: OcrError) -> None:
 
 
 @transaction.atomic
-def provider_resume(*, provider: str, actor: AbstractBaseUser | None) -> None:
+def provider_resume(*, provider: str, actor: User | None) -> None:
     state = ProviderState.objects.select_for_update().get(provider=provider)
     state.suspended, state.resumed_at = False, timezone.now()
     state.save(update_fields=["suspended", "resumed_at"])
@@ -501,7 +502,7 @@ def ocr_sweep() -> dict[str, int]:
     return {"requeued_lost": len(lost), "dispatched": len(due_ids)}
 
 
-def document_rerun(*, document: Document, actor: AbstractBaseUser) -> Document:
+def document_rerun(*, document: Document, actor: User) -> Document:
     """Staff re-run OCR: a new run with new attempts; the old attempts and fields stay."""
     if document.status not in {DocumentStatus.EXTRACTED, DocumentStatus.UNREADABLE, DocumentStatus.FAILED}:
         raise KycError(

@@ -90,7 +90,7 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     )
     outcomes = list(run_checks(inp))
     if result.document_type and result.document_type.value != document.document_type:
-        outcomes.append(_type_mismatch(document, result))
+        outcomes.append(_type_mismatch(document, result.document_type.value))
     if document.ocr_run > 1:
         document.checks.filter(is_current=True).update(is_current=False)
     return Check.objects.bulk_create(
@@ -109,16 +109,16 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     )
 
 
-def _type_mismatch(document: Document, result: OcrResult) -> Any:
+def _type_mismatch(document: Document, detected: str) -> Any:
     from kyc.checks import CheckOutcome
 
     return CheckOutcome(
         code="document_type_matches",
         result="fail",
         detail=f"Submitted as {document.get_document_type_display()}, but the image looks like "
-        f"a {result.document_type.value.replace('_', ' ')}.",  # type: ignore[union-attr]
-        data={"detected": result.document_type.value},
-    )  # type: ignore[union-attr]
+        f"a {detected.replace('_', ' ')}.",
+        data={"detected": detected},
+    )
 
 
 def _jsonable(data: Any) -> Any:

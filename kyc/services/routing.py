@@ -56,15 +56,8 @@ def _blockers(case: Case, documents: list[Document]) -> list[str]:
     failing = _failing_checks(case)
     if failing:
         reasons.append(f"checks: {', '.join(failing)}")
-    warned = sorted(
-        {
-            w
-            for d in documents
-            for a in d.applied_attempts
-            if a.run == d.ocr_run  # type: ignore[attr-defined]
-            for w in a.warnings
-        }
-    )
+    applied = [(d, a) for d in documents for a in d.applied_attempts]  # type: ignore[attr-defined]
+    warned = sorted({w for d, a in applied if a.run == d.ocr_run for w in a.warnings})
     if warned:
         reasons.append(f"vendor warnings: {', '.join(warned)}")
     return reasons
