@@ -6,19 +6,16 @@ from __future__ import annotations
 import logging
 import re
 
+_SECRET_KEY_NAME = r"[\w-]*(?:secret|password|passwd|token|signature|authorization|api[_-]?key|credential)[\w-]*"
 _PATTERNS = [
+    # a signed Authorization header: everything after the algorithm name
+    (re.compile(r"(?i)\b(TC3-HMAC-SHA256|SDK-HMAC-SHA256)\b.*"), r"\1 [redacted]"),
     # key=value / "key": "value" pairs whose key names a secret
-    (
-        re.compile(
-            r"(?i)((?:secret|password|token|authorization|signature|api[_-]?key|x-auth-token|sk)"
-            r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
-        ),
-        r"\1[redacted]",
-    ),
-    (re.compile(r"(?i)(TC3-HMAC-SHA256|SDK-HMAC-SHA256)\s+\S.*"), r"\1 [redacted]"),
+    (re.compile(rf"(?i)({_SECRET_KEY_NAME}[\"']?\s*[:=]\s*[\"']?)[^\s\"',}}]+"), r"\1[redacted]"),
     (re.compile(r"[A-Za-z0-9+/]{200,}={0,2}"), "[base64 redacted]"),  # image payloads
-    (re.compile(r"\b[A-Z]{1,2}[0-9]{6}\(?[0-9A]\)?"), "[hkid redacted]"),
-    (re.compile(r"\b[EGCHMDS][A-Z0-9][0-9]{7}\b"), "[document number redacted]"),
+    # document numbers before HKID numbers: a permit number's first 8 characters look like an HKID
+    (re.compile(r"\b[EGCHMDKS][A-Z0-9][0-9]{7}\b"), "[document number redacted]"),
+    (re.compile(r"\b[A-Z]{1,2}[0-9]{6}(?:\([0-9A]\)|[0-9A]\b)"), "[hkid redacted]"),
 ]
 
 

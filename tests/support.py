@@ -43,6 +43,7 @@ def truth_result(
     side: str = "front",
     *,
     index: int = 0,
+    seed: int = 7,
     confidence: float = 0.99,
     overrides: dict[str, Any] | None = None,
     warnings: tuple[str, ...] = (),
@@ -50,7 +51,7 @@ def truth_result(
     portrait: bytes | None = None,
 ) -> OcrResult:
     """A result that reads a specimen exactly as its ground truth says (optionally altered)."""
-    _image, record = render_specimen(document_type, side, seed=7, index=index)
+    _image, record = render_specimen(document_type, side, seed=seed, index=index)
     truth = {**record["truth"], **(overrides or {})}
     fields = {
         name: OcrField(value=value, raw=str(value), confidence=confidence)
