@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRET_KEY_NAME = r"[\w-]*(?:secret|password|passwd|token|signature|authorization|api[_-]?key|credential)[\w-]*"
+_SECRET_NAMES = r"[\w-]*(?:secret|password|passwd|token|signature|authorization|api[_-]?key|credential)[\w-]*"
 _PATTERNS = [
     # a signed Authorization header: everything after the algorithm name
     (re.compile(r"(?i)\b(TC3-HMAC-SHA256|SDK-HMAC-SHA256)\b.*"), r"\1 [redacted]"),
     # key=value / "key": "value" pairs whose key names a secret
-    (re.compile(rf"(?i)({_SECRET_KEY_NAME}[\"']?\s*[:=]\s*[\"']?)[^\s\"',}}]+"), r"\1[redacted]"),
+    (re.compile(rf"(?i)({_SECRET_NAMES}[\"']?\s*[:=]\s*[\"']?)[^\s\"',}}]+"), r"\1[redacted]"),
     (re.compile(r"[A-Za-z0-9+/]{200,}={0,2}"), "[base64 redacted]"),  # image payloads
     # document numbers before HKID numbers: a permit number's first 8 characters look like an HKID
     (re.compile(r"\b[EGCHMDKS][A-Z0-9][0-9]{7}\b"), "[document number redacted]"),

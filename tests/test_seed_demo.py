@@ -33,7 +33,8 @@ def test_demo_data_covers_every_case_status_and_prints_a_login(capsys, settings)
     call_command("seed_demo")
     out = capsys.readouterr().out
     password = (settings.VAR_DIR / "demo-login.txt").read_text().strip()
-    assert f"password '{password}'" in out and "reviewer1" in out
+    assert f"password '{password}'" in out
+    assert "reviewer1" in out
     assert User.objects.get(username="reviewer1").check_password(password)
     statuses = dict(Case.objects.values_list("applicant__external_ref", "status"))
     assert statuses == {
