@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRET_NAMES = r"[\w-]*(?:secret|password|passwd|token|signature|authorization|api[_-]?key|credential)[\w-]*"
+_SECRET_NAMES = r"[\w-]*(?:secret|password|passwd|token|signature|authorization|api[_-]?key|credential)[\w-]*"  # noqa: S105 - a pattern of key names, not a password
 _PATTERNS = [
     # a signed Authorization header: everything after the algorithm name
     (re.compile(r"(?i)\b(TC3-HMAC-SHA256|SDK-HMAC-SHA256)\b.*"), r"\1 [redacted]"),
