@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-postgres lint bench-ocr clean
+.PHONY: install system-deps run test test-postgres lint bench-ocr bench-throughput bench-chaos bench-faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ lint: install
 	$(VENV)/bin/mypy ocr_providers kyc/services kyc/workflow.py
 
 bench-ocr: install
-	$(PY) bench/ocr_accuracy.py
+	$(PY) bench/ocr_accuracy.py --count 20
+
+bench-throughput: install
+	$(PY) bench/pipeline_throughput.py
+
+bench-chaos: install
+	$(PY) bench/pipeline_chaos.py
+
+bench-faults: install
+	$(PY) bench/pipeline_faults.py
 
 clean:
 	rm -rf $(VENV) var
