@@ -40,6 +40,19 @@ def _audit_flush_bypass(request, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_pipeline_state():
+    """The pipeline keeps per-process state (provider instances, the suspended-provider cache): every
+    test starts and ends without it."""
+    from kyc.services import ocr
+
+    ocr._providers.clear()
+    ocr._forget_suspended()
+    yield
+    ocr._providers.clear()
+    ocr._forget_suspended()
+
+
+@pytest.fixture(autouse=True)
 def private_root(settings, tmp_path):
     """Each test gets its own private file root, so tests can count what was stored."""
     root = tmp_path / "private"

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -127,25 +127,44 @@ class Claim:
     image: str
 
 
-def _budget_used(document: Document) -> dict[int, int]:
+def _attempt_rows(document: Document) -> list[tuple[int, int, int, str]]:
+    """(run, route step, number, error code) of every attempt of the document: one small query serves
+    both the attempt budget and the next attempt number."""
+    return list(document.ocr_attempts.values_list("run", "route_step", "number", "error_code"))
+
+
+def _budget_used(document: Document, rows: list[tuple[int, int, int, str]]) -> dict[int, int]:
     """Attempts used per route step in the current run (our own quota deferrals do not count)."""
-    rows = (
-        OcrAttempt.objects.filter(document=document, run=document.ocr_run)
-        .exclude(error_code=LOCAL_QUOTA_CODE)
-        .values_list("route_step")
-        .annotate(n=Count("id"))
-    )
-    return dict(rows)
+    used: dict[int, int] = {}
+    for run, step, _number, code in rows:
+        if run == document.ocr_run and code != LOCAL_QUOTA_CODE:
+            used[step] = used.get(step, 0) + 1
+    return used
 
 
-def _suspended() -> set[str]:
-    return set(ProviderState.objects.filter(suspended=True).values_list("provider", flat=True))
+_suspended_cache: tuple[float, frozenset[str]] = (0.0, frozenset())
+SUSPENDED_TTL = 2.0  # seconds a worker may keep calling a provider that another host just suspended
 
 
-def next_step(document: Document) -> tuple[int, RouteStep] | str:
+def _suspended() -> frozenset[str]:
+    global _suspended_cache
+    read_at, names = _suspended_cache
+    if time.monotonic() - read_at > SUSPENDED_TTL:
+        names = frozenset(ProviderState.objects.filter(suspended=True).values_list("provider", flat=True))
+        _suspended_cache = (time.monotonic(), names)
+    return names
+
+
+def _forget_suspended() -> None:
+    global _suspended_cache
+    _suspended_cache = (0.0, frozenset())
+
+
+def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None = None) -> tuple[int, RouteStep] | str:
     """The route step the next attempt should use; ``"wait"`` when the only steps left are suspended
     providers, ``"exhausted"`` when every step has used its attempts."""
-    suspended, waiting, used = _suspended(), False, _budget_used(document)
+    rows = _attempt_rows(document) if rows is None else rows
+    suspended, waiting, used = _suspended(), False, _budget_used(document, rows)
     for index, step in enumerate(routes()[document.document_type]):
         if used.get(index, 0) >= _conf()["max_attempts"]:
             continue
@@ -200,9 +219,11 @@ def _claim(document_id: Any) -> Claim | float | None:
             return None
         if document.ocr_next_at and document.ocr_next_at > now:
             return (document.ocr_next_at - now).total_seconds()
-        choice = next_step(document)
+        rows = _attempt_rows(document)
+        choice = next_step(document, rows)
         if isinstance(choice, tuple):
-            return _start_attempt(document, *choice, now=now)
+            number = max((row[2] for row in rows), default=0) + 1
+            return _start_attempt(document, *choice, number=number, now=now)
         if choice == "wait":
             Document.objects.filter(pk=document.pk).update(ocr_next_at=now + timedelta(minutes=5))
             return None
@@ -213,8 +234,7 @@ def _claim(document_id: Any) -> Claim | float | None:
         return None
 
 
-def _start_attempt(document: Document, step_index: int, step: RouteStep, *, now: Any) -> Claim:
-    number = (document.ocr_attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+def _start_attempt(document: Document, step_index: int, step: RouteStep, *, number: int, now: Any) -> Claim:
     attempt = OcrAttempt.objects.create(
         document=document,
         number=number,
@@ -398,7 +418,7 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
         )
         _route_case(document)
         return target
-    used = _budget_used(document).get(attempt.route_step, 0)
+    used = _budget_used(document, _attempt_rows(document)).get(attempt.route_step, 0)
     return _retry_later(
         document,
         attempt,
@@ -455,6 +475,7 @@ def provider_suspend(*, provider: str, error: OcrError) -> None:
     state.suspended, state.reason, state.vendor_code = True, error.message[:500], error.vendor_code[:128]
     state.suspended_at = timezone.now()
     state.save()
+    _forget_suspended()
     audit_record(
         actor=None,
         action="provider.suspended",
@@ -474,6 +495,7 @@ def provider_resume(*, provider: str, actor: User | None) -> None:
     state = ProviderState.objects.select_for_update().get(provider=provider)
     state.suspended, state.resumed_at = False, timezone.now()
     state.save(update_fields=["suspended", "resumed_at"])
+    _forget_suspended()
     audit_record(actor=actor, action="provider.resumed", obj=state, data={"provider": provider})
     waiting = Document.objects.filter(status=DocumentStatus.QUEUED).values_list("pk", flat=True)
     Document.objects.filter(pk__in=list(waiting)).update(ocr_next_at=timezone.now())

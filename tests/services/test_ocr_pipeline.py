@@ -342,4 +342,4 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with CaptureQueriesContext(connection) as queries:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
-    assert len(queries) <= 32, "\n".join(q["sql"][:100] for q in queries.captured_queries)
+    assert len(queries) <= 30, "\n".join(q["sql"][:100] for q in queries.captured_queries)
