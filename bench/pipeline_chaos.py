@@ -14,7 +14,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,13 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import pipeline_harness as h
 
 QUOTAS = {"PermitOCR": 10.0, "HKIDCardOCR": 5.0, "MainlandPermitOCR": 20.0}
-
-
-def busy_workers(cluster: subprocess.Popen) -> list[int]:
-    out = subprocess.run(
-        ["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
-    ).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
 
 
 def main() -> int:
@@ -74,7 +66,7 @@ def main() -> int:
                 print(f"[{elapsed:5.1f}s] killed cluster 0 (every process) and started it again", flush=True)
             elif elapsed > (kills + 1) * args.kill_every:
                 cluster = rng.choice(run.clusters)
-                pids = busy_workers(cluster)
+                pids = h.busy_workers(cluster)
                 if pids:
                     os.kill(rng.choice(pids), signal.SIGKILL)
                     kills += 1

@@ -150,13 +150,13 @@ def stop_cluster(process: subprocess.Popen, grace: float = 60) -> None:
         kill_cluster(process)
 
 
-def worker_pids(cluster: subprocess.Popen) -> list[int]:
-    """The cluster's worker processes: children of its sentinel that run tasks (the busiest ones)."""
+def busy_workers(cluster: subprocess.Popen) -> list[int]:
+    """Worker processes of a cluster that are running a task now (django-q2 titles them ``processing``
+    through setproctitle)."""
     out = subprocess.run(
-        ["ps", "-o", "pid=,pgid=,ppid=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
+        ["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
     ).stdout
-    rows = [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
-    return [pid for pid, pgid, _ppid in rows if pgid == cluster.pid and pid != cluster.pid]
+    return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
 
 
 def small_image(index: int) -> bytes:

@@ -93,7 +93,7 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, cluste
         _assert_running(clusters, tmp_path)
         kills, deadline = 0, time.monotonic() + 60
         while kills < 4 and time.monotonic() < deadline:
-            busy = [pid for c in clusters for pid in _busy(c)]
+            busy = [pid for c in clusters for pid in h.busy_workers(c)]
             if busy:
                 os.kill(busy[0], signal.SIGKILL)
                 kills += 1
@@ -113,10 +113,3 @@ def _assert_running(clusters: list[subprocess.Popen], logs) -> None:
     time.sleep(3)
     dead = [i for i, c in enumerate(clusters) if c.poll() is not None]
     assert not dead, (logs / f"c{dead[0]}.log").read_text()[-2000:] if dead else ""
-
-
-def _busy(cluster: subprocess.Popen) -> list[int]:
-    out = subprocess.run(
-        ["ps", "-o", "pid=,args=", "-g", str(cluster.pid)], capture_output=True, text=True, check=False
-    ).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
