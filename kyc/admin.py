@@ -32,6 +32,7 @@ from kyc.models import (
 )
 from kyc.services import cases as case_services
 from kyc.services import ocr as ocr_services
+from kyc.services import providers
 from kyc.services.audit import audit_record
 from kyc.services.documents import document_add, document_fields_read
 
@@ -379,18 +380,18 @@ class ProviderStateAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{state.provider} resumed", messages.SUCCESS)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        quotas = ocr_services.quotas()
+        quotas = providers.quotas()
         routing = [
             {
                 "type": DocumentKind(code).label,
                 "steps": [{"step": str(step), "quota": quotas.get(str(step))} for step in steps],
             }
-            for code, steps in ocr_services.routes().items()
+            for code, steps in providers.routes().items()
         ]
         context = {
             **(extra_context or {}),
             "routing": routing,
-            "quota_share": ocr_services._conf()["quota_share"],
-            "max_attempts": ocr_services._conf()["max_attempts"],
+            "quota_share": providers.conf()["quota_share"],
+            "max_attempts": providers.conf()["max_attempts"],
         }
         return super().changelist_view(request, context)

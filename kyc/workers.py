@@ -3,7 +3,7 @@
 django-q2 sends ``post_spawn`` from inside each newly spawned worker process (``django_q.worker``),
 before the worker takes its first task. The offline engine loads its ONNX models lazily on the first
 inference (OFFLINE-OCR.md pitfall 11), so without this the first document each worker reads pays
-for the load. Only the per-process instance from ``kyc.services.ocr.provider_for`` is warmed, so
+for the load. Only the per-process instance from ``kyc.services.providers.provider_for`` is warmed, so
 the pipeline reuses exactly the engine that was loaded here. Web processes never receive the signal.
 """
 
@@ -19,7 +19,7 @@ LOCAL = "local"
 
 def local_ocr_routed() -> bool:
     """Whether any document type's effective route goes through the offline provider."""
-    from kyc.services.ocr import routes
+    from kyc.services.providers import routes
 
     return any(step.provider == LOCAL for steps in routes().values() for step in steps)
 
@@ -32,7 +32,7 @@ def worker_warm_ocr(sender: Any = None, proc_name: str = "", **kwargs: Any) -> b
     """
     if not local_ocr_routed():
         return False
-    from kyc.services.ocr import provider_for
+    from kyc.services.providers import provider_for
 
     provider = provider_for(LOCAL)
     warm = getattr(provider, "warm", None)

@@ -43,13 +43,13 @@ def _audit_flush_bypass(request, django_db_blocker):
 def _fresh_pipeline_state():
     """The pipeline keeps per-process state (provider instances, the suspended-provider cache): every
     test starts and ends without it."""
-    from kyc.services import ocr
+    from kyc.services import providers
 
-    ocr._providers.clear()
-    ocr._forget_suspended()
+    providers._providers.clear()
+    providers.forget_suspended()
     yield
-    ocr._providers.clear()
-    ocr._forget_suspended()
+    providers._providers.clear()
+    providers.forget_suspended()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from kyc.models import Applicant, Document
-from kyc.services import ocr
 from tests.conftest import image_bytes
 from tests.support import ScriptedProvider, specimen_image, truth_result
 
@@ -20,9 +19,7 @@ pytestmark = pytest.mark.django_db
 def scripted(settings):
     settings.KYC_OCR = {**settings.KYC_OCR, "routes": "hk_id_card=scripted:HKID,mainland_travel_permit=scripted:MTP"}
     ScriptedProvider.script.clear()
-    ocr._providers.clear()
-    yield
-    ocr._providers.clear()
+    return
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: queued tasks run (sync mode) before --wait polls

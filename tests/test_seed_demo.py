@@ -8,7 +8,6 @@ from django.core.management import call_command
 
 from kyc.management.commands.seed_demo import DEMO_APPLICANTS, SEED
 from kyc.models import Applicant, Case, Document
-from kyc.services import ocr
 from tests.support import ScriptedProvider, truth_result
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +23,7 @@ def scripted(settings):
     for index, (_ref, document_type, _sides, outcome) in enumerate(DEMO_APPLICANTS):
         if outcome != "queued":  # decided demo cases are read during seeding
             ScriptedProvider.script.append(truth_result(document_type, index=index, seed=SEED))
-    ocr._providers.clear()
-    yield
-    ocr._providers.clear()
+    return
 
 
 def test_demo_data_covers_every_case_status_and_prints_a_login(capsys, settings):

@@ -6,7 +6,7 @@ import pytest
 from django_q.signals import post_spawn
 
 from kyc import workers
-from kyc.services import ocr
+from kyc.services import ocr, providers
 from ocr_providers.local.provider import LocalOcrProvider
 
 ALL_VENDOR = ",".join(
@@ -28,11 +28,11 @@ class WarmCounter:
 
 @pytest.fixture
 def counter():
-    ocr._providers.clear()
+    providers._providers.clear()
     fake = WarmCounter()
-    ocr._providers["local"] = fake
+    providers._providers["local"] = fake
     yield fake
-    ocr._providers.clear()
+    providers._providers.clear()
 
 
 def test_worker_start_warms_the_pipelines_local_instance(settings, counter):
@@ -66,10 +66,10 @@ def test_a_failing_warm_up_does_not_kill_the_worker(settings, counter, monkeypat
 
 def test_the_pipelines_local_provider_sizes_threads_from_the_worker_count(settings):
     settings.KYC_OCR = {**settings.KYC_OCR, "local": {"ocr_workers": 2, "cores": 4}}
-    ocr._providers.clear()
+    providers._providers.clear()
     try:
         provider = ocr.provider_for("local")
         assert isinstance(provider, LocalOcrProvider)
         assert provider.threads == 2
     finally:
-        ocr._providers.clear()
+        providers._providers.clear()

@@ -9,32 +9,37 @@ happens under a row lock and results are applied once per run (a unique constrai
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from kyc import ratelimit
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Case, Document, OcrAttempt, ProviderState
-from kyc.routing import RouteStep, parse_quotas, parse_routes
+from kyc.routing import RouteStep
 from kyc.services.audit import audit_record
 from kyc.services.documents import _document_set_status
+from kyc.services.providers import (
+    conf,
+    forget_suspended,
+    provider_for,
+    provider_suspend,
+    routes,
+    suspended_providers,
+    wait_for_quota,
+)
 from kyc.services.results import result_apply
 from kyc.storage import private_storage
-from ocr_providers import OcrError, OcrMisconfigured, OcrProvider, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
+from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
 from ocr_providers.documents import DocumentType, Side
 
 log = logging.getLogger(__name__)
@@ -42,41 +47,6 @@ TASK = "kyc.tasks.document_ocr_task"
 SHORT_WAIT = 15.0  # a task sleeps this long at most for a document's next attempt; longer waits go to the sweeper
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
-
-
-def _conf() -> dict[str, Any]:
-    conf: dict[str, Any] = settings.KYC_OCR
-    return conf
-
-
-@lru_cache(maxsize=8)
-def _routes(spec: str) -> dict[str, tuple[RouteStep, ...]]:
-    return parse_routes(spec)
-
-
-@lru_cache(maxsize=8)
-def _quotas(spec: str) -> dict[str, float]:
-    return parse_quotas(spec)
-
-
-def routes() -> dict[str, tuple[RouteStep, ...]]:
-    return _routes(_conf()["routes"])
-
-
-def quotas() -> dict[str, float]:
-    return _quotas(_conf()["quotas"])
-
-
-_providers: dict[str, OcrProvider] = {}
-
-
-def provider_for(name: str) -> OcrProvider:
-    """One provider instance per process, so the offline engine and token caches load once."""
-    if name not in _providers:
-        from kyc.ocr_config import build_provider
-
-        _providers[name] = build_provider(name)
-    return _providers[name]
 
 
 # --- queueing -------------------------------------------------------------------------------------------
@@ -142,31 +112,13 @@ def _budget_used(document: Document, rows: list[tuple[int, int, int, str]]) -> d
     return used
 
 
-_suspended_cache: tuple[float, frozenset[str]] = (0.0, frozenset())
-SUSPENDED_TTL = 2.0  # seconds a worker may keep calling a provider that another host just suspended
-
-
-def _suspended() -> frozenset[str]:
-    global _suspended_cache
-    read_at, names = _suspended_cache
-    if time.monotonic() - read_at > SUSPENDED_TTL:
-        names = frozenset(ProviderState.objects.filter(suspended=True).values_list("provider", flat=True))
-        _suspended_cache = (time.monotonic(), names)
-    return names
-
-
-def _forget_suspended() -> None:
-    global _suspended_cache
-    _suspended_cache = (0.0, frozenset())
-
-
 def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None = None) -> tuple[int, RouteStep] | str:
     """The route step the next attempt should use; ``"wait"`` when the only steps left are suspended
     providers, ``"exhausted"`` when every step has used its attempts."""
     rows = _attempt_rows(document) if rows is None else rows
-    suspended, waiting, used = _suspended(), False, _budget_used(document, rows)
+    suspended, waiting, used = suspended_providers(), False, _budget_used(document, rows)
     for index, step in enumerate(routes()[document.document_type]):
-        if used.get(index, 0) >= _conf()["max_attempts"]:
+        if used.get(index, 0) >= conf()["max_attempts"]:
             continue
         if step.provider in suspended:
             waiting = True
@@ -248,27 +200,12 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         to=DocumentStatus.PROCESSING,
         actor=None,
         data={"attempt": number, "provider": str(step)},
-        also={"ocr_lease_until": now + timedelta(seconds=_conf()["lease_seconds"])},
+        also={"ocr_lease_until": now + timedelta(seconds=conf()["lease_seconds"])},
     )
     return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
 
 
 # --- calling --------------------------------------------------------------------------------------------
-
-
-def _quota_key(step: RouteStep) -> str:
-    vendor = _conf().get(step.provider, {})
-    account = vendor.get("secret_id") or vendor.get("ak") or vendor.get("iam_username") or ""
-    account_tag = hashlib.sha256(account.encode()).hexdigest()[:12]  # names the account, reveals nothing
-    return f"{step}:{vendor.get('region', '')}:{account_tag}"
-
-
-def _wait_for_quota(step: RouteStep) -> float | None:
-    """Seconds waited for a call slot (0 without a quota), or None when none came soon enough."""
-    rate = quotas().get(str(step))
-    if not rate:
-        return 0.0
-    return ratelimit.acquire(_quota_key(step), rate * _conf()["quota_share"], max_wait=_conf()["max_quota_wait"])
 
 
 def _request(claim: Claim) -> OcrRequest:
@@ -302,7 +239,7 @@ def ocr_document_run(*, document_id: Any) -> str:
     if claim is None or isinstance(claim, float):
         return "nothing to do"
     request = _request(claim)  # everything slow happens before the quota slot, so the call leaves on time
-    waited = _wait_for_quota(claim.step)
+    waited = wait_for_quota(claim.step)
     if waited is None:
         return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
     started = time.monotonic()
@@ -315,8 +252,8 @@ def ocr_document_run(*, document_id: Any) -> str:
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
     """Full jitter (AWS), never shorter than the vendor's Retry-After."""
-    conf = _conf()
-    ceiling = min(conf["backoff_cap"], conf["backoff_base"] * 2 ** max(attempts - 1, 0))
+    settings = conf()
+    ceiling = min(settings["backoff_cap"], settings["backoff_base"] * 2 ** max(attempts - 1, 0))
     return max(retry_after or 0.0, random.uniform(0, ceiling))
 
 
@@ -467,35 +404,12 @@ def _route_case(document: Document) -> None:
 # --- operators ------------------------------------------------------------------------------------------
 
 
-def provider_suspend(*, provider: str, error: OcrError) -> None:
-    """Stop calling a provider after a configuration error, and say so loudly."""
-    state, _ = ProviderState.objects.select_for_update().get_or_create(provider=provider)
-    if state.suspended:
-        return
-    state.suspended, state.reason, state.vendor_code = True, error.message[:500], error.vendor_code[:128]
-    state.suspended_at = timezone.now()
-    state.save()
-    _forget_suspended()
-    audit_record(
-        actor=None,
-        action="provider.suspended",
-        obj=state,
-        data={"provider": provider, "code": error.code, "vendor_code": error.vendor_code},
-    )
-    log.error(
-        "OCR provider %s suspended after a configuration error (%s %s); resume it in the admin once fixed",
-        provider,
-        error.code,
-        error.vendor_code,
-    )
-
-
 @transaction.atomic
 def provider_resume(*, provider: str, actor: User | None) -> None:
     state = ProviderState.objects.select_for_update().get(provider=provider)
     state.suspended, state.resumed_at = False, timezone.now()
     state.save(update_fields=["suspended", "resumed_at"])
-    _forget_suspended()
+    forget_suspended()
     audit_record(actor=actor, action="provider.resumed", obj=state, data={"provider": provider})
     waiting = Document.objects.filter(status=DocumentStatus.QUEUED).values_list("pk", flat=True)
     Document.objects.filter(pk__in=list(waiting)).update(ocr_next_at=timezone.now())

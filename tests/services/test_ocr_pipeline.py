@@ -32,9 +32,7 @@ def scripted(settings):
     for provider in (ScriptedProvider, OtherScriptedProvider):
         provider.script.clear()
         provider.calls.clear()
-    ocr._providers.clear()
-    yield
-    ocr._providers.clear()
+    return
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""OCR provider configuration and state shared by the pipeline: the effective routes and quotas, one
+provider instance per process, the shared quota limiter, and providers suspended after a
+configuration error."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from kyc import ratelimit
+from kyc.models import ProviderState
+from kyc.routing import RouteStep, parse_quotas, parse_routes
+from kyc.services.audit import audit_record
+from ocr_providers import OcrError, OcrProvider
+
+log = logging.getLogger(__name__)
+
+
+def conf() -> dict[str, Any]:
+    conf: dict[str, Any] = settings.KYC_OCR
+    return conf
+
+
+@lru_cache(maxsize=8)
+def _routes(spec: str) -> dict[str, tuple[RouteStep, ...]]:
+    return parse_routes(spec)
+
+
+@lru_cache(maxsize=8)
+def _quotas(spec: str) -> dict[str, float]:
+    return parse_quotas(spec)
+
+
+def routes() -> dict[str, tuple[RouteStep, ...]]:
+    return _routes(conf()["routes"])
+
+
+def quotas() -> dict[str, float]:
+    return _quotas(conf()["quotas"])
+
+
+_providers: dict[str, OcrProvider] = {}
+
+
+def provider_for(name: str) -> OcrProvider:
+    """One provider instance per process, so the offline engine and token caches load once."""
+    if name not in _providers:
+        from kyc.ocr_config import build_provider
+
+        _providers[name] = build_provider(name)
+    return _providers[name]
+
+
+_suspended_cache: tuple[float, frozenset[str]] = (0.0, frozenset())
+SUSPENDED_TTL = 2.0  # seconds a worker may keep calling a provider that another host just suspended
+
+
+def suspended_providers() -> frozenset[str]:
+    global _suspended_cache
+    read_at, names = _suspended_cache
+    if time.monotonic() - read_at > SUSPENDED_TTL:
+        names = frozenset(ProviderState.objects.filter(suspended=True).values_list("provider", flat=True))
+        _suspended_cache = (time.monotonic(), names)
+    return names
+
+
+def forget_suspended() -> None:
+    global _suspended_cache
+    _suspended_cache = (0.0, frozenset())
+
+
+def quota_key(step: RouteStep) -> str:
+    vendor = conf().get(step.provider, {})
+    account = vendor.get("secret_id") or vendor.get("ak") or vendor.get("iam_username") or ""
+    account_tag = hashlib.sha256(account.encode()).hexdigest()[:12]  # names the account, reveals nothing
+    return f"{step}:{vendor.get('region', '')}:{account_tag}"
+
+
+def wait_for_quota(step: RouteStep) -> float | None:
+    """Seconds waited for a call slot (0 without a quota), or None when none came soon enough."""
+    rate = quotas().get(str(step))
+    if not rate:
+        return 0.0
+    return ratelimit.acquire(quota_key(step), rate * conf()["quota_share"], max_wait=conf()["max_quota_wait"])
+
+
+def provider_suspend(*, provider: str, error: OcrError) -> None:
+    """Stop calling a provider after a configuration error, and say so loudly."""
+    state, _ = ProviderState.objects.select_for_update().get_or_create(provider=provider)
+    if state.suspended:
+        return
+    state.suspended, state.reason, state.vendor_code = True, error.message[:500], error.vendor_code[:128]
+    state.suspended_at = timezone.now()
+    state.save()
+    forget_suspended()
+    audit_record(
+        actor=None,
+        action="provider.suspended",
+        obj=state,
+        data={"provider": provider, "code": error.code, "vendor_code": error.vendor_code},
+    )
+    log.error(
+        "OCR provider %s suspended after a configuration error (%s %s); resume it in the admin once fixed",
+        provider,
+        error.code,
+        error.vendor_code,
+    )
