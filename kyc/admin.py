@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from datetime import timedelta
+
 from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils import timezone
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -388,8 +392,10 @@ class ProviderStateAdmin(ReadOnlyAdmin):
             }
             for code, steps in providers.routes().items()
         ]
+        outcomes = OcrAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(days=1))
         context = {
             **(extra_context or {}),
+            "attempt_outcomes": dict(outcomes.values_list("outcome").annotate(n=Count("id")).order_by()),
             "routing": routing,
             "quota_share": providers.conf()["quota_share"],
             "max_attempts": providers.conf()["max_attempts"],

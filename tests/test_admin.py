@@ -141,3 +141,21 @@ def test_rerun_action_queues_a_new_run(admin_client, document):
     )
     document.refresh_from_db()
     assert (document.status, document.ocr_run) == ("queued", 2)
+
+
+def test_a_suspended_provider_is_announced_on_every_admin_page(admin_client):
+    from kyc.models import ProviderState
+
+    ProviderState.objects.create(provider="tencent", suspended=True, vendor_code="AuthFailure.SecretIdNotFound")
+    for url in (reverse("admin:index"), reverse("admin:kyc_case_changelist")):
+        body = admin_client.get(url).content.decode()
+        assert "suspended after a configuration error" in body
+        assert "AuthFailure.SecretIdNotFound" in body
+
+
+def test_unknown_outcomes_are_counted_on_the_routing_page(admin_client, document):
+    from kyc.models import OcrAttempt
+
+    OcrAttempt.objects.create(document=document, number=1, provider="tencent", action="X", outcome="unknown")
+    body = admin_client.get(reverse("admin:kyc_providerstate_changelist")).content.decode()
+    assert "unknown: <strong>1</strong>" in body
