@@ -3,19 +3,17 @@ events and OCR attempts strictly read-only, and every view of personal data writ
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
-from datetime import timedelta
-
 from django.contrib import admin, messages
-from django.db.models import Count
-from django.utils import timezone
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from kyc.choices import DocumentKind, DocumentSide, ReasonCode
