@@ -106,6 +106,16 @@ def case(applicant):
     return case_open(applicant=applicant, actor=None)
 
 
+def bare_document(case, *, status: str = "received", document_type: str = "hk_id_card"):
+    """A document row without an image file, for tests about rows rather than images."""
+    from kyc.models import Document
+
+    return Document.objects.create(
+        case=case, document_type=document_type, side="front", status=status, image="x.png", width=1, height=1,
+        size_bytes=1, original_format="PNG", original_sha256="0" * 64, stored_sha256="0" * 64,
+    )  # fmt: skip
+
+
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (320, 200), mode: str = "RGB", **save: object) -> bytes:
     """A small synthetic picture (not a document) in any format Pillow writes."""
     image = Image.new(mode, size, "white" if mode in ("RGB", "L") else 0)

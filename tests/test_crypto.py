@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import override_settings
 
 from kyc import crypto
-from kyc.models import Applicant, Document, ExtractedField
+from kyc.models import Applicant, ExtractedField
 from kyc.services.documents import blind_index_for, documents_with_number
+from tests.conftest import bare_document
 
 pytestmark = pytest.mark.django_db
 CANARY_NAME = "CANARY, Plaintext Person"
@@ -24,18 +25,7 @@ def _raw_rows(table: str) -> list[tuple]:
 
 
 def _document(case, number="A123456(3)"):
-    document = Document.objects.create(
-        case=case,
-        document_type="hk_id_card",
-        side="front",
-        image="x.png",
-        width=1,
-        height=1,
-        size_bytes=1,
-        original_format="PNG",
-        original_sha256="0" * 64,
-        stored_sha256="0" * 64,
-    )
+    document = bare_document(case)
     ExtractedField.objects.create(
         document=document,
         name="document_number",

@@ -8,7 +8,7 @@ import pytest
 
 from kyc.choices import CaseStatus, DocumentStatus
 from kyc.exceptions import InvalidTransition
-from kyc.models import AuditEvent, Case, Document
+from kyc.models import AuditEvent, Case
 from kyc.services.cases import _case_transition
 from kyc.services.documents import _document_set_status
 from kyc.workflow import (
@@ -19,6 +19,7 @@ from kyc.workflow import (
     case_can_transition,
     document_can_transition,
 )
+from tests.conftest import bare_document
 
 EXPECTED_DOCUMENT_EDGES = {
     ("received", "queued"),
@@ -79,26 +80,10 @@ def test_case_pair(current, target):
     assert case_can_transition(current, target) == ((current, target) in EXPECTED_CASE_EDGES)
 
 
-def _document_in(case, status: str) -> Document:
-    return Document.objects.create(
-        case=case,
-        document_type="hk_id_card",
-        side="front",
-        status=status,
-        image="x.png",
-        width=1,
-        height=1,
-        size_bytes=1,
-        original_format="PNG",
-        original_sha256="0" * 64,
-        stored_sha256="0" * 64,
-    )
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(DocumentStatus.values, repeat=2)))
 def test_document_status_helper_follows_the_map(case, current, target):
-    document = _document_in(case, current)
+    document = bare_document(case, status=current)
     events = AuditEvent.objects.count()
     if (current, target) in EXPECTED_DOCUMENT_EDGES:
         _document_set_status(document, to=target, actor=None)

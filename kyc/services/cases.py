@@ -187,46 +187,51 @@ def case_approve(
     return case
 
 
+def _decide_and_close(
+    case: Case,
+    *,
+    kind: str,
+    to: str,
+    action: str,
+    documents_to: str,
+    actor: User | None,
+    reason_codes: Sequence[str],
+    comment: str,
+) -> Case:
+    """Record a decision that needs reasons, move the case, and settle its documents the same way."""
+    if not reason_codes:
+        raise KycError("this decision needs at least one reason code", code="reason_required")
+    case = _locked(case)
+    if not case_can_transition(case.status, to):
+        raise InvalidTransition("case", case.status, to)
+    decision = _decide(case, kind=kind, actor=actor, reason_codes=reason_codes, comment=comment)
+    _case_transition(
+        case, to=to, actor=actor, action=action,
+        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
+    )  # fmt: skip
+    _settle_documents(case, to=documents_to, actor=actor)
+    return case
+
+
 @transaction.atomic
 def case_reject(*, case: Case, actor: User | None, reason_codes: Sequence[str], comment: str = "") -> Case:
-    if not reason_codes:
-        raise KycError("a rejection needs at least one reason code", code="reason_required")
-    case = _locked(case)
-    if not case_can_transition(case.status, CaseStatus.REJECTED):
-        raise InvalidTransition("case", case.status, CaseStatus.REJECTED)
-    decision = _decide(case, kind=DecisionKind.REJECT, actor=actor, reason_codes=reason_codes, comment=comment)
-    _case_transition(
-        case,
-        to=CaseStatus.REJECTED,
-        actor=actor,
-        action="case.rejected",
-        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
-    )
-    _settle_documents(case, to=DocumentStatus.REJECTED, actor=actor)
-    return case
+    """Reject with at least one reason code; final."""
+    return _decide_and_close(
+        case, kind=DecisionKind.REJECT, to=CaseStatus.REJECTED, action="case.rejected",
+        documents_to=DocumentStatus.REJECTED, actor=actor, reason_codes=reason_codes, comment=comment,
+    )  # fmt: skip
 
 
 @transaction.atomic
 def case_request_resubmission(
     *, case: Case, actor: User | None, reason_codes: Sequence[str], comment: str = ""
 ) -> Case:
-    if not reason_codes:
-        raise KycError("a resubmission request needs at least one reason code", code="reason_required")
-    case = _locked(case)
-    if not case_can_transition(case.status, CaseStatus.RESUBMISSION_REQUESTED):
-        raise InvalidTransition("case", case.status, CaseStatus.RESUBMISSION_REQUESTED)
-    decision = _decide(
-        case, kind=DecisionKind.REQUEST_RESUBMISSION, actor=actor, reason_codes=reason_codes, comment=comment
-    )
-    _case_transition(
-        case,
-        to=CaseStatus.RESUBMISSION_REQUESTED,
-        actor=actor,
-        action="case.resubmission_requested",
-        data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
-    )
-    _settle_documents(case, to=DocumentStatus.RESUBMISSION_REQUESTED, actor=actor)
-    return case
+    """Ask for new documents, with at least one reason code; the case reopens when they arrive."""
+    return _decide_and_close(
+        case, kind=DecisionKind.REQUEST_RESUBMISSION, to=CaseStatus.RESUBMISSION_REQUESTED,
+        action="case.resubmission_requested", documents_to=DocumentStatus.RESUBMISSION_REQUESTED,
+        actor=actor, reason_codes=reason_codes, comment=comment,
+    )  # fmt: skip
 
 
 @transaction.atomic
