@@ -164,6 +164,22 @@ def threads_for(options: Mapping[str, Any]) -> int:
     return max(1, cores // workers)
 
 
+def _squarish(image: Image) -> Image:
+    """Pad (white, bottom or right) so the short side is at least half the long side.
+
+    The detector scales the short side *up* to 736 px: a 64 x 320 strip became a 736 x 3,680 input,
+    and that one call set the worker's peak memory (711 MB). Padding keeps every input under about
+    1,500 px without moving any box.
+    """
+    h, w = image.shape[:2]
+    need = max(h, w) // 2
+    if min(h, w) >= need:
+        return image
+    pad_h, pad_w = max(0, need - h), max(0, need - w)
+    padded = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    return np.asarray(padded, dtype=np.uint8)
+
+
 def _quad(points: Sequence[Sequence[float]]) -> tuple[tuple[float, float], ...]:
     return tuple((float(x), float(y)) for x, y in points)
 
@@ -201,6 +217,7 @@ class RapidOcrEngine:
             if factor == 1.0
             else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         )
+        work = _squarish(work)
         with self._lock:
             out: Any = self._ocr(work, use_det=True, use_cls=False, use_rec=True)
         if getattr(out, "boxes", None) is None or out.txts is None:
@@ -240,8 +257,9 @@ def warm(threads: int = 1) -> RapidOcrEngine:
     rapidocr 3.x loads its ONNX sessions lazily on the first call; call this at worker start.
     """
     engine = get_engine(threads)
-    canvas = np.full((64, 320, 3), 255, dtype=np.uint8)
-    canvas[24:40, 20:300] = 0  # one dark bar: enough for detection and recognition to load
+    # Card-shaped and small: the detector's input stays near its 736 px minimum (see ``_squarish``).
+    canvas = np.full((240, 320, 3), 255, dtype=np.uint8)
+    canvas[112:128, 20:300] = 0  # one dark bar: enough for detection and recognition to load
     engine.page(canvas)
-    engine.line(canvas)
+    engine.line(canvas[100:140])
     return engine
