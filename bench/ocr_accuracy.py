@@ -139,16 +139,20 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _print_table(cells: dict[tuple[str, str, str], Cell]) -> None:
+def _print_header() -> None:
     print(f"{'type':24} {'side':5} {'condition':12} {'n':>3} {'field%':>7} {'doc%':>7} {'mrz%':>7} "
-          f"{'conf>=0.9 right':>17} {'med s':>6} {'p95 s':>6} {'rej':>4}")  # fmt: skip
-    for (doc, side, condition), c in cells.items():
-        conf = f"{c.confident_right}/{c.confident} ({_pct(c.confident_right, c.confident).strip()}%)"
-        rates = f"{_pct(c.right, c.fields)} {_pct(c.docs_right, c.docs)} {_pct(c.mrz_valid, c.mrz)}"
-        print(
-            f"{doc:24} {side:5} {condition:12} {c.docs:3d} {rates} {conf:>17} "
-            f"{statistics.median(c.seconds):6.2f} {_p95(c.seconds):6.2f} {c.rejected:4d}"
-        )
+          f"{'conf>=0.9 right':>17} {'med s':>6} {'p95 s':>6} {'rej':>4}", flush=True)  # fmt: skip
+
+
+def _print_cell(doc: str, side: str, condition: str, c: Cell) -> None:
+    """One table row, printed as soon as its cell is done (a long run shows progress)."""
+    conf = f"{c.confident_right}/{c.confident} ({_pct(c.confident_right, c.confident).strip()}%)"
+    rates = f"{_pct(c.right, c.fields)} {_pct(c.docs_right, c.docs)} {_pct(c.mrz_valid, c.mrz)}"
+    print(
+        f"{doc:24} {side:5} {condition:12} {c.docs:3d} {rates} {conf:>17} "
+        f"{statistics.median(c.seconds):6.2f} {_p95(c.seconds):6.2f} {c.rejected:4d}",
+        flush=True,
+    )
 
 
 def _print_summary(
@@ -194,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     print(f"seed {seed}; {args.count} per type x side x condition; conditions: {' '.join(args.conditions)}")
+    _print_header()
     provider = LocalOcrProvider(
         ProviderConfig(name="local", options={"threads": args.threads} if args.threads else {})
     )
@@ -210,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                     _add(cell, row, buckets)
                     if errors:
                         _write_errors(errors, row)
-    _print_table(cells)
+                _print_cell(doc, side.value, condition, cell)
     _print_summary(cells, buckets)
     return 0
 
