@@ -42,7 +42,9 @@ _SIGNALS: tuple[tuple[re.Pattern[str], tuple[DocumentType, Side], float], ...] =
 )
 # The MTP back carries an HKID number and name but no title of its own; its heading and notes speak
 # of the holder (``持证人身份证件资料``), which no HKID card prints, and survive blur better than labels.
-_MTP_BACK = re.compile(r"香港身份证|香港身份證|HKID|HONGKONGIDENTITY|持证人|持證人|HOLDER'?S", re.IGNORECASE)
+_MTP_BACK = re.compile(r"香港身份证|香港身份證|HKID|持证人|持證人|HOLDER'?S", re.IGNORECASE)
+# Every HKID card's title: ``香港(永久性)居民身份證``. A non-permanent card has no 永久 but is no MTP back.
+_HKID_TITLE = re.compile(r"居民身份[證证]")
 
 
 def _texts(frame: Frame) -> list[str]:
@@ -69,7 +71,7 @@ def detect(frame: Frame) -> Detection | None:
     if (
         front_votes < MIN_SCORE
         and any(_MTP_BACK.search(t) for t in texts)
-        and not any("身份證" in t and "永久" in t for t in texts)
+        and not any(_HKID_TITLE.search(t) for t in texts)
     ):
         votes[(_T.MAINLAND_TRAVEL_PERMIT, Side.BACK)] += 2.0 + hkid_like
     if not votes:

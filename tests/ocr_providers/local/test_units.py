@@ -66,3 +66,15 @@ def test_type_detection_from_titles_and_codes():
     )
     assert detect(_frame("P<CHNZHANG<<SAN<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<"))[0] == DocumentType.CN_PASSPORT
     assert detect(_frame("RECEIPT", "TOTAL 12.50")) is None
+
+
+def test_non_permanent_hkid_is_not_taken_for_a_permit_back():
+    found = detect(_frame("香港居民身份證", "HONG KONG IDENTITY CARD", "YIP, Kam Sze", "C038781(7)"))
+    assert found is not None
+    assert found[:2] == (DocumentType.HK_ID_CARD, Side.FRONT)
+
+
+def test_permit_back_is_recognised_by_its_holder_heading_when_labels_are_lost():
+    found = detect(_frame("持证人身份证件资料HOLDER'SIDENTITYCARD", "MAK, Chi Kit", "H032293(A)"))
+    assert found is not None
+    assert found[:2] == (DocumentType.MAINLAND_TRAVEL_PERMIT, Side.BACK)
