@@ -55,22 +55,16 @@ class Cell:
     rejected: int = 0
 
 
-def _score(
-    result: Any, truth: dict[str, Any], names: tuple[str, ...]
-) -> list[tuple[str, bool, float | None, Any]]:
+def _score(result: Any, truth: dict[str, Any], names: tuple[str, ...]) -> list[tuple[str, bool, float | None, Any]]:
     out = []
     for name in names:
         got = result.fields.get(name) if result else None
         value = got.value if got else None
-        out.append(
-            (name, got is not None and value == truth.get(name), got.confidence if got else None, value)
-        )
+        out.append((name, got is not None and value == truth.get(name), got.confidence if got else None, value))
     return out
 
 
-def _run_one(
-    provider: LocalOcrProvider, doc: str, side: str, seed: int, index: int, condition: str
-) -> dict[str, Any]:
+def _run_one(provider: LocalOcrProvider, doc: str, side: str, seed: int, index: int, condition: str) -> dict[str, Any]:
     jpeg, record = render_specimen(doc, side, seed, index, condition)
     started = time.perf_counter()
     try:
@@ -155,9 +149,7 @@ def _print_cell(doc: str, side: str, condition: str, c: Cell) -> None:
     )
 
 
-def _print_summary(
-    cells: dict[tuple[str, str, str], Cell], buckets: dict[tuple[float, float], list[int]]
-) -> None:
+def _print_summary(cells: dict[tuple[str, str, str], Cell], buckets: dict[tuple[float, float], list[int]]) -> None:
     for title, conds in (("standard", STANDARD_CONDITIONS), ("hard", HARD_CONDITIONS)):
         group = [c for (_, _, cond), c in cells.items() if cond in conds]
         if not group:
@@ -182,26 +174,18 @@ def _print_summary(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20, help="documents per type, side and condition")
-    parser.add_argument(
-        "--seed", type=int, default=None, help="specimen seed (random and printed if omitted)"
-    )
+    parser.add_argument("--seed", type=int, default=None, help="specimen seed (random and printed if omitted)")
     parser.add_argument("--conditions", nargs="+", default=list(STANDARD_CONDITIONS + HARD_CONDITIONS))
     parser.add_argument("--types", nargs="+", default=[t.value for t in DocumentType])
-    parser.add_argument(
-        "--threads", type=int, default=0, help="onnxruntime threads (default: cores // workers)"
-    )
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: cores // workers)")
     parser.add_argument("--errors", type=Path, help="write every wrong or confident field here (JSON lines)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     print(f"seed {seed}; {args.count} per type x side x condition; conditions: {' '.join(args.conditions)}")
     _print_header()
-    provider = LocalOcrProvider(
-        ProviderConfig(name="local", options={"threads": args.threads} if args.threads else {})
-    )
+    provider = LocalOcrProvider(ProviderConfig(name="local", options={"threads": args.threads} if args.threads else {}))
     provider.warm()
     cells: dict[tuple[str, str, str], Cell] = {}
     buckets: dict[tuple[float, float], list[int]] = {b: [0, 0] for b in BUCKETS}

@@ -17,9 +17,7 @@ class EmulatorControl:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = build_client(
-            ProviderConfig(name="emulator-control", read_timeout=10.0), vendor="emulator"
-        )
+        self._http = build_client(ProviderConfig(name="emulator-control", read_timeout=10.0), vendor="emulator")
 
     def _post(self, command: str, payload: dict[str, Any]) -> Any:
         response = self._http.post(

@@ -218,9 +218,7 @@ def _huawei_endorsement(item: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def format_huawei_mainland_travel_permit(
-    fields: Fields, *, side: Side | None = None, **_: Any
-) -> dict[str, Any]:
+def format_huawei_mainland_travel_permit(fields: Fields, *, side: Side | None = None, **_: Any) -> dict[str, Any]:
     """mainland-travel-permit: front fields, or the back's ID name and number; MRZ as three lines."""
     back = side is Side.BACK or ("hkid_number" in fields and "name_zh" not in fields)
     if back:

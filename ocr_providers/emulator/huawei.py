@@ -68,9 +68,7 @@ def handle_iam(state: EmulatorState, req: Incoming) -> Outgoing:
         key, password = ("", ""), None
     if password is None or state.credentials.iam_users.get(key) != password:
         state.record("huawei", "iam", "401")
-        body = {
-            "error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}
-        }
+        body = {"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}}
         return Outgoing(401, json.dumps(body).encode(), {"Content-Type": "application/json"})
     now = state.clock()
     token = "MIIemulator" + secrets.token_urlsafe(48)
@@ -88,9 +86,7 @@ def handle_iam(state: EmulatorState, req: Incoming) -> Outgoing:
             "catalog": [],
         }
     }
-    return Outgoing(
-        201, json.dumps(body).encode(), {"Content-Type": "application/json", "X-Subject-Token": token}
-    )
+    return Outgoing(201, json.dumps(body).encode(), {"Content-Type": "application/json", "X-Subject-Token": token})
 
 
 def expire_tokens(state: EmulatorState) -> None:
@@ -111,9 +107,7 @@ def _verify_token(state: EmulatorState, token: str) -> tuple[str, str] | None:
 
 def _canonical(req: Incoming, signed: str) -> str:
     headers = {name: req.headers.get(name, "") for name in signed.split(";")}
-    return signing.canonical_request(
-        method=req.method, path=req.path, query=req.query, headers=headers, body=req.body
-    )
+    return signing.canonical_request(method=req.method, path=req.path, query=req.query, headers=headers, body=req.body)
 
 
 def _verify_aksk(state: EmulatorState, req: Incoming, m: re.Match[str]) -> tuple[str, str] | None:

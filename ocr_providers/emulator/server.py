@@ -176,11 +176,7 @@ def _route(state: EmulatorState, req: Incoming) -> tuple[str, Outgoing | Fault]:
 
 
 def _malformed(handler: _Handler, fault: Fault, vendor: str) -> None:
-    body = (
-        b'{"Response": {"RequestId": "x", "Name": "\xe6\x9d'
-        if vendor == "tencent"
-        else b'{"result": {"name": '
-    )
+    body = b'{"Response": {"RequestId": "x", "Name": "\xe6\x9d' if vendor == "tencent" else b'{"result": {"name": '
     handler._send(Outgoing(200, body, {"Content-Type": "application/json"}), close=True)
 
 
@@ -251,9 +247,7 @@ def _cmd_script(state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cmd_quota(state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]:
-    action, rate = (
-        parse_quota(data["quota"]) if "quota" in data else (data["action"], float(data["per_second"]))
-    )
+    action, rate = parse_quota(data["quota"]) if "quota" in data else (data["action"], float(data["per_second"]))
     state.quotas.set(action, rate)
     return {"action": action, "per_second": rate}
 

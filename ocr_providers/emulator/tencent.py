@@ -158,9 +158,7 @@ def _handle(state: EmulatorState, req: Incoming, action: str, rid: str) -> Outgo
     return _reply(state, action, body, image, rid)
 
 
-def _reply(
-    state: EmulatorState, action: str, body: dict[str, Any], image: bytes, rid: str
-) -> Outgoing | Fault:
+def _reply(state: EmulatorState, action: str, body: dict[str, Any], image: bytes, rid: str) -> Outgoing | Fault:
     reply = state.reply_for(action, VendorError("InternalError"))
     if isinstance(reply, Fault):
         return reply

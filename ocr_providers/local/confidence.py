@@ -96,16 +96,12 @@ def fuse(viz: Reading | None, mrz: Reading | None, *, prefer_viz: bool = False) 
         # but never confidently either way.
         if mrz.checked and not mrz.repairs and mrz.block_valid:
             return Fused(OcrField(mrz.value, mrz.raw, CONFLICT, "machine_code"), "conflict", True)
-        return Fused(
-            OcrField(viz.value, viz.raw, min(CONFLICT, viz_confidence(viz)), "vendor"), "conflict", True
-        )
+        return Fused(OcrField(viz.value, viz.raw, min(CONFLICT, viz_confidence(viz)), "vendor"), "conflict", True)
     if mrz is not None:
         conf = _mrz_alone(mrz)
         if conf == 0.0:
             return None
-        return Fused(
-            OcrField(mrz.value, mrz.raw, conf, "machine_code"), "mrz" if not mrz.repairs else "mrz-repaired"
-        )
+        return Fused(OcrField(mrz.value, mrz.raw, conf, "machine_code"), "mrz" if not mrz.repairs else "mrz-repaired")
     if viz is not None:
         evidence = "viz+check" if viz.checked else ("viz-label-free" if viz.label_free else "viz")
         return Fused(OcrField(viz.value, viz.raw, round(viz_confidence(viz), 4), "vendor"), evidence)

@@ -40,9 +40,7 @@ def crop_quad(image: Image, quad: Sequence[tuple[float, float]], pad_y: float, p
     out_w, out_h = round(width + 2 * pad_x * height), round(height * (1 + 2 * pad_y))
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(
-        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+    warped = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(warped, dtype=np.uint8)
 
 
@@ -61,9 +59,7 @@ def rung(image: Image, quad: Sequence[tuple[float, float]], index: int) -> Image
         crop = _stretch(crop)
     if squeeze != 1.0:
         h, w = crop.shape[:2]
-        crop = np.asarray(
-            cv2.resize(crop, (max(1, int(w * squeeze)), h), interpolation=cv2.INTER_AREA), dtype=np.uint8
-        )
+        crop = np.asarray(cv2.resize(crop, (max(1, int(w * squeeze)), h), interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return crop
 
 

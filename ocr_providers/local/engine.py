@@ -55,9 +55,7 @@ ENGINE_VERSION = "3.10.0"
 MODEL_SHA256: dict[str, str] = {
     "PP-OCRv6_det_small.onnx": "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
     "PP-OCRv6_rec_small.onnx": "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
-    "ch_ppocr_mobile_v2.0_cls_mobile.onnx": (
-        "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"
-    ),
+    "ch_ppocr_mobile_v2.0_cls_mobile.onnx": ("e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
 }
 _ROLE_FILE = {
     "Det": "PP-OCRv6_det_small.onnx",
@@ -117,9 +115,7 @@ def model_dir() -> Path:
     except metadata.PackageNotFoundError:
         raise OcrMisconfigured("the local OCR provider needs rapidocr==3.10.0 installed") from None
     if dist.version != ENGINE_VERSION:
-        raise OcrMisconfigured(
-            f"the local OCR provider is pinned to rapidocr {ENGINE_VERSION}, found {dist.version}"
-        )
+        raise OcrMisconfigured(f"the local OCR provider is pinned to rapidocr {ENGINE_VERSION}, found {dist.version}")
     return Path(str(dist.locate_file("rapidocr/models")))
 
 
@@ -212,12 +208,8 @@ class RapidOcrEngine:
         # Detection cost grows with pixels and rapidocr never shrinks below 2,000 px: a 1600x1200
         # phone photo took 2.7 s. At PAGE_SIDE the smallest label is still ~12 px tall.
         factor = min(1.0, PAGE_SIDE / max(image.shape[:2]))
-        work = (
-            image
-            if factor == 1.0
-            else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        )
-        work = _squarish(work)
+        shrunk = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        work = _squarish(np.asarray(shrunk, dtype=np.uint8))
         with self._lock:
             out: Any = self._ocr(work, use_det=True, use_cls=False, use_rec=True)
         if getattr(out, "boxes", None) is None or out.txts is None:

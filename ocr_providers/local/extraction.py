@@ -23,9 +23,7 @@ class Extraction:
     machine: MrzRead | None = None
     anchors: dict[str, PlacedBox] = field(default_factory=dict)
 
-    def put(
-        self, name: str, viz: Reading | None, mrz: Reading | None = None, *, prefer_viz: bool = False
-    ) -> None:
+    def put(self, name: str, viz: Reading | None, mrz: Reading | None = None, *, prefer_viz: bool = False) -> None:
         fused = fuse(viz, mrz, prefer_viz=prefer_viz)
         if fused is not None:
             self.fields[name] = fused

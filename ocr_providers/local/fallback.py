@@ -41,9 +41,7 @@ def sole(page: Page, parse: Parse, *, exclude: Sequence[PlacedBox | None] = ()) 
     return hits[0] if len(hits) == 1 else None
 
 
-def ranked(
-    page: Page, parse: Parse, rank: int, of: int, *, exclude: Sequence[PlacedBox | None] = ()
-) -> Hit | None:
+def ranked(page: Page, parse: Parse, rank: int, of: int, *, exclude: Sequence[PlacedBox | None] = ()) -> Hit | None:
     """The ``rank``-th (0-based, top to bottom) of exactly ``of`` parsing boxes."""
     hits = _hits(page, parse, exclude)
     return hits[rank] if len(hits) == of else None

@@ -54,9 +54,7 @@ def _sane(code: MachineCode) -> bool:
     """A line of fillers passes every check digit (all zero): a real code has a number and dates."""
     number = code.fields.get("document_number") or ""
     return (
-        bool(re.search(r"\d", number))
-        and bool(code.fields.get("birth_date"))
-        and bool(code.fields.get("expiry_date"))
+        bool(re.search(r"\d", number)) and bool(code.fields.get("birth_date")) and bool(code.fields.get("expiry_date"))
     )
 
 
@@ -65,11 +63,7 @@ def _gbk_optional(code: MachineCode) -> bool:
     twice at weights 7 and 3 changes the sum by 240, invisible to every check digit, so a reading
     that decodes as GBK is preferred over one that does not."""
     opt = code.fields.get("optional") or ""
-    return (
-        _sane(code)
-        and code.fields.get("document_code") == "P"
-        and (not opt or gbk_letters_decode(opt) is not None)
-    )
+    return _sane(code) and code.fields.get("document_code") == "P" and (not opt or gbk_letters_decode(opt) is not None)
 
 
 _LETTERS = str.maketrans("0182", "OIBZ")
@@ -140,9 +134,7 @@ class MrzRead:
 
 def _looks_like_mrz(text: str) -> bool:
     norm = normalise(text)
-    return (
-        len(norm) >= 6 and mrz_score(text) >= 0.85 and ("<" in norm or bool(re.match(r"^(P|C[SDR])", norm)))
-    )
+    return len(norm) >= 6 and mrz_score(text) >= 0.85 and ("<" in norm or bool(re.match(r"^(P|C[SDR])", norm)))
 
 
 def find_lines(frame: Frame) -> list[MrzLine]:
@@ -176,9 +168,7 @@ def _solve(raws: Sequence[str], fmt: MrzFormat) -> tuple[MachineCode, int, bool]
         return None
     code, toggles = found[0]
     # An implausible best reading (fillers only, a non-GBK optional field) is never trusted.
-    ambiguous = len({tuple(sorted(c.fields.items(), key=str)) for c, _ in found}) > 1 or not fmt.plausible(
-        code
-    )
+    ambiguous = len({tuple(sorted(c.fields.items(), key=str)) for c, _ in found}) > 1 or not fmt.plausible(code)
     return code, toggles, ambiguous
 
 
@@ -209,8 +199,7 @@ def read_format(lines: Sequence[MrzLine], fmt: MrzFormat, reread: Reread | None 
         rung = 0
         while reread is not None and (solved is None or not solved[0].valid) and rung < len(RUNGS):
             raws = [
-                reread(line.quad, rung) if chk else raw
-                for line, raw, chk in zip(block, raws, fmt.checked, strict=True)
+                reread(line.quad, rung) if chk else raw for line, raw, chk in zip(block, raws, fmt.checked, strict=True)
             ]
             rung += 1
             again = _solve(raws, fmt)

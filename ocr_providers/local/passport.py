@@ -117,9 +117,7 @@ def _value(page: Page, ex: Extraction, key: str, accept: type[object] | None = N
     return page.frame.below(label, max_lines=3.0) if label else []
 
 
-def _simple(
-    page: Page, ex: Extraction, name: str, parse: object, mrz: Reading | None = None
-) -> Reading | None:
+def _simple(page: Page, ex: Extraction, name: str, parse: object, mrz: Reading | None = None) -> Reading | None:
     for box in _value(page, ex, name):
         value = parse(box.text)  # type: ignore[operator]
         if value:

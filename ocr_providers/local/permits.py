@@ -109,9 +109,7 @@ def _authority(text: str) -> str | None:
     return t if re.fullmatch(r"[\u4e00-\u9fff]{4,}", t) and not _NOT_AUTHORITY.search(t) else None
 
 
-def _dated_fields(
-    page: Page, ex: Extraction, read_birth: Reading | None, read_expiry: Reading | None
-) -> None:
+def _dated_fields(page: Page, ex: Extraction, read_birth: Reading | None, read_expiry: Reading | None) -> None:
     label = find_label(page.frame, r"出生日期|DATEOFBIRTH")
     box = next((b for b in _below(page, label) if dotted_date(b.text)), None)
     free = box is None and (box := _labelless(page, _one_date)) is not None
@@ -136,9 +134,7 @@ def _labelless(page: Page, parse: Parse) -> PlacedBox | None:
     return hit[0] if hit else None
 
 
-def _plain(
-    page: Page, ex: Extraction, name: str, label_re: str, pattern: str, mrz: Reading | None = None
-) -> None:
+def _plain(page: Page, ex: Extraction, name: str, label_re: str, pattern: str, mrz: Reading | None = None) -> None:
     """A value printed under its label that must match ``pattern`` in full."""
     label = find_label(page.frame, label_re)
     box = next((b for b in _below(page, label) if re.fullmatch(pattern, squeeze(b.text))), None)
@@ -158,11 +154,7 @@ def _office(page: Page, ex: Extraction) -> None:
         ex.put("issuing_authority", free_reading(hit))
     if "issue_place" not in ex.fields and authority is not None:
         place = next(
-            (
-                b
-                for b in page.frame.right_of(authority)
-                if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", squeeze(b.text))
-            ),
+            (b for b in page.frame.right_of(authority) if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", squeeze(b.text))),
             None,
         )
         if place is not None:

@@ -104,7 +104,5 @@ def locate(image: Image, document_type: DocumentType, ex: Extraction) -> tuple[I
     out_w, out_h = x1 - x0, y1 - y0
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
     warp = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
-    crop = np.asarray(
-        cv2.warpPerspective(image, warp, (out_w, out_h), flags=cv2.INTER_LINEAR), dtype=np.uint8
-    )
+    crop = np.asarray(cv2.warpPerspective(image, warp, (out_w, out_h), flags=cv2.INTER_LINEAR), dtype=np.uint8)
     return crop, tuple((float(x), float(y)) for x, y in quad)

@@ -38,9 +38,7 @@ EXTRACTORS: dict[tuple[DocumentType, Side], Callable[[Page], Extraction]] = {
     (DocumentType.MAINLAND_TRAVEL_PERMIT, Side.FRONT): permits.mtp_front,
     (DocumentType.MAINLAND_TRAVEL_PERMIT, Side.BACK): backs.mtp_back,
 }
-NOT_A_DOCUMENT = (
-    "not a recognised document: no title, machine code or layout of a supported document was found"
-)
+NOT_A_DOCUMENT = "not a recognised document: no title, machine code or layout of a supported document was found"
 
 
 def read_page(engine: OcrEngine, image: Image) -> tuple[Page, Detection | None, bool]:
@@ -65,9 +63,7 @@ def _choose(request: OcrRequest, found: Detection) -> tuple[DocumentType, Side, 
     return doc, side, overridden
 
 
-def _portrait(
-    image: Image, doc: DocumentType, ex: Extraction, scale: float, rotated: bool
-) -> tuple[Portrait, ...]:
+def _portrait(image: Image, doc: DocumentType, ex: Extraction, scale: float, rotated: bool) -> tuple[Portrait, ...]:
     located = locate(image, doc, ex)
     if located is None:
         return ()

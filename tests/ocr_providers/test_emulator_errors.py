@@ -55,9 +55,7 @@ def test_tencent_unknown_secret_id(emulator):
 
 
 def test_tencent_temporary_credentials_need_their_token(emulator):
-    temp = dict(
-        secret_id="AKIDTEMPORARYEXAMPLE0000000000000000", secret_key="TEMPORARYSECRETKEYEXAMPLE0000000"
-    )
+    temp = dict(secret_id="AKIDTEMPORARYEXAMPLE0000000000000000", secret_key="TEMPORARYSECRETKEYEXAMPLE0000000")
     assert _tencent(emulator, session_token="EXAMPLE-SESSION-TOKEN", **temp).recognize(HKID).fields
     with pytest.raises(OcrMisconfigured) as caught:
         _tencent(emulator, **temp).recognize(HKID)

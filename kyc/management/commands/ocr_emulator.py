@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
         parser.add_argument("--latency-ms", type=float, default=0.0)
         parser.add_argument("--quota", action="append", default=[], metavar="ACTION=N/s")
-        parser.add_argument(
-            "--fail-rate", type=float, default=0.0, help="share of calls answered with a fault"
-        )
+        parser.add_argument("--fail-rate", type=float, default=0.0, help="share of calls answered with a fault")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument(
             "--samples",

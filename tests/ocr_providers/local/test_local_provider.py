@@ -51,9 +51,7 @@ def test_every_type_and_side_reads_every_field(read, doc, side):
 @pytest.mark.parametrize(("doc", "condition"), [("cn_passport", "upside_down"), ("hk_id_card", "phone")])
 def test_hard_conditions(read, doc, condition):
     result, record = read(doc, "front", condition)
-    right = sum(
-        result.fields.get(n) is not None and result.fields[n].value == v for n, v in record["truth"].items()
-    )
+    right = sum(result.fields.get(n) is not None and result.fields[n].value == v for n, v in record["truth"].items())
     assert right >= len(record["truth"]) - 1
     assert all(f.value == record["truth"][n] for n, f in result.fields.items() if (f.confidence or 0) >= 0.9)
 

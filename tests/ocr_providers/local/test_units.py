@@ -14,8 +14,7 @@ from ocr_providers.local.passport import passport_date
 
 def _frame(*texts: str):
     return page_frame(
-        Box(t, 0.99, ((0, 40 * i), (300, 40 * i), (300, 40 * i + 30), (0, 40 * i + 30)))
-        for i, t in enumerate(texts)
+        Box(t, 0.99, ((0, 40 * i), (300, 40 * i), (300, 40 * i + 30), (0, 40 * i + 30))) for i, t in enumerate(texts)
     )
 
 
@@ -46,9 +45,7 @@ def test_repaired_machine_code_waits_for_the_visual_zone():
     alone = fuse(None, Reading("C08666617", "x", 0.99, checked=True, repairs=1))
     assert alone is not None
     assert alone.field.confidence < CONFIDENT
-    agreed = fuse(
-        Reading("C08666617", "C08666617", 0.95), Reading("C08666617", "x", 0.99, checked=True, repairs=1)
-    )
+    agreed = fuse(Reading("C08666617", "C08666617", 0.95), Reading("C08666617", "x", 0.99, checked=True, repairs=1))
     assert agreed is not None
     assert agreed.field.confidence >= 0.99
 
