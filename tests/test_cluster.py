@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from bench import pipeline_harness as h
@@ -88,6 +89,7 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
 def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, clusters, tmp_path):
     with VendorEmulator(latency_ms=400, seed=4) as emulator:
         env = cluster_env(emulator, KYC_Q_TIMEOUT="6", KYC_Q_RETRY="10", KYC_OCR_LEASE_SECONDS="5")
+        call_command("kyc_sync_schedules", verbosity=0)  # the reaper runs as it does in production
         ids = h.create_documents({"mainland_travel_permit": 30})
         clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log") for i in range(2)]
         _assert_running(clusters, tmp_path)

@@ -167,6 +167,10 @@ def _claim(document_id: Any) -> Claim | float | None:
             return None
         now = timezone.now()
         _take_over_if_lost(document, now)
+        if document.status == DocumentStatus.PROCESSING and document.ocr_lease_until:
+            # Redelivered while another worker's lease runs (that worker may be dead): look again when
+            # the lease ends, then take over, instead of leaving it all to the sweeper.
+            return (document.ocr_lease_until - now).total_seconds()
         if document.status != DocumentStatus.QUEUED:
             return None
         if document.ocr_next_at and document.ocr_next_at > now:

@@ -341,3 +341,19 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
     with CaptureQueriesContext(connection) as queries:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
     assert len(queries) <= 30, "\n".join(q["sql"][:100] for q in queries.captured_queries)
+
+
+def test_a_redelivered_task_waits_out_a_dead_workers_lease_and_takes_over(
+    settings, document, django_capture_on_commit_callbacks
+):
+    settings.KYC_OCR = {**settings.KYC_OCR, "lease_seconds": 5}
+    with django_capture_on_commit_callbacks(execute=False):
+        ocr.document_queue(document=document, actor=None)
+    assert isinstance(ocr._claim(document.pk), ocr.Claim)  # the first worker dies holding a 5 s lease
+    ScriptedProvider.script.append(truth_result("hk_id_card"))
+    Document.objects.filter(pk=document.pk).update(ocr_lease_until=timezone.now() + timedelta(seconds=0.2))
+    assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED  # the redelivery
+    assert list(OcrAttempt.objects.filter(document=document).values_list("outcome", flat=True)) == [
+        "unknown",
+        "succeeded",
+    ]
