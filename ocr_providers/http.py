@@ -106,9 +106,7 @@ class VendorHttpClient:
         except OcrError as exc:
             self._log(action, url, f"failed ({exc.code})", 0, started, "")
             raise
-        self._log(
-            action, url, response.status, len(response.body), started, response.header(request_id_header)
-        )
+        self._log(action, url, response.status, len(response.body), started, response.header(request_id_header))
         return response
 
     def _send(
@@ -116,9 +114,7 @@ class VendorHttpClient:
     ) -> HttpResponse:
         started = self._monotonic()
         try:
-            with self._client.stream(
-                "POST", url, content=content, headers=dict(headers), timeout=timeout
-            ) as r:
+            with self._client.stream("POST", url, content=content, headers=dict(headers), timeout=timeout) as r:
                 self._refuse_redirect(r)
                 body = self._read_capped(r, deadline_at)
                 elapsed = int((self._monotonic() - started) * 1000)

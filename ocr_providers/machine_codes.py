@@ -146,9 +146,7 @@ def gbk_letters_decode(letters: str) -> str | None:
     letters = letters.rstrip("<")
     if len(letters) % 2 or any(c not in _NIBBLES for c in letters):
         return None
-    data = bytes(
-        _NIBBLES.index(a) * 16 + _NIBBLES.index(b) for a, b in zip(letters[::2], letters[1::2], strict=True)
-    )
+    data = bytes(_NIBBLES.index(a) * 16 + _NIBBLES.index(b) for a, b in zip(letters[::2], letters[1::2], strict=True))
     try:
         return data.decode("gbk")
     except UnicodeDecodeError:

@@ -37,9 +37,7 @@ __all__ = [
 
 _MONTHS = {
     m: i
-    for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
-    )
+    for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)
 }
 _DATE_TOKEN = re.compile(
     r"\d{4}\s*[.\-/年]\s*\d{1,2}\s*[.\-/月]\s*\d{1,2}日?"  # 2018.10.09, 2018-10-09, 2018年10月9日
@@ -59,9 +57,7 @@ class Extraction:
     portraits: list[Portrait] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def put(
-        self, name: str, value: Any, raw: Any, confidence: float | None = None, source: str = "vendor"
-    ) -> None:
+    def put(self, name: str, value: Any, raw: Any, confidence: float | None = None, source: str = "vendor") -> None:
         """Add a field when the vendor read something (empty strings and ``None`` are skipped)."""
         if value is None or value == "" or value == []:
             return

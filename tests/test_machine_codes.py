@@ -56,9 +56,7 @@ def test_td3_parser_flags_a_wrong_check_digit_without_raising():
     assert code.checks["birth_date"] is True
 
 
-@pytest.mark.parametrize(
-    "text", ["", ICAO_L1, ICAO_L1 + "\n" + ICAO_L2[:-1], ICAO_L1 + "\n" + ICAO_L2.lower()]
-)
+@pytest.mark.parametrize("text", ["", ICAO_L1, ICAO_L1 + "\n" + ICAO_L2[:-1], ICAO_L1 + "\n" + ICAO_L2.lower()])
 def test_td3_parser_rejects_wrong_shape(text):
     with pytest.raises(MachineCodeError):
         parse_td3(text)

@@ -80,14 +80,10 @@ def test_probe_prints_a_readable_table_without_json(emulator, tmp_path):
 def test_probe_prints_the_classified_error_and_exits_non_zero(emulator, tmp_path):
     image = tmp_path / "x.jpg"
     image.write_bytes(b"\xff\xd8sample")
-    emulator.script(
-        "passport", VendorError("ModelArts.4204", "Request api error! The API passport is not subscribed.")
-    )
+    emulator.script("passport", VendorError("ModelArts.4204", "Request api error! The API passport is not subscribed."))
     out = StringIO()
     with pytest.raises(CommandError) as caught:
-        call_command(
-            "ocr_probe", str(image), "--type", "cn_passport", "--provider", "huawei", "--json", stdout=out
-        )
+        call_command("ocr_probe", str(image), "--type", "cn_passport", "--provider", "huawei", "--json", stdout=out)
     assert caught.value.returncode == 1
     error = json.loads(out.getvalue())["error"]
     assert (error["class"], error["vendor_code"]) == ("configuration", "ModelArts.4204")

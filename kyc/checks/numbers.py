@@ -45,9 +45,7 @@ def check_hkid_check_digit(inp: CheckInput) -> CheckOutcome:
     if number is None:
         return CheckOutcome(HKID_CHECK_DIGIT, NOT_AVAILABLE, "The HKID number was not read.", {"field": name})
     if hkid_is_valid(number):
-        return CheckOutcome(
-            HKID_CHECK_DIGIT, PASS, "The HKID number's check character is right.", {"field": name}
-        )
+        return CheckOutcome(HKID_CHECK_DIGIT, PASS, "The HKID number's check character is right.", {"field": name})
     if not re.fullmatch(r"[A-Z]{1,2}[0-9]{6}[0-9A]", hkid_normalise(number)):
         detail = "The HKID number is not one or two letters, six digits and a check character."
         return CheckOutcome(HKID_CHECK_DIGIT, FAIL, detail, {"field": name, "well_formed": False})

@@ -29,8 +29,6 @@ def check_vendor_warnings(inp: CheckInput) -> list[CheckOutcome]:
         return [CheckOutcome(VENDOR_WARNING, PASS, "The vendor raised no warnings.")]
     outcomes = []
     for warning in dict.fromkeys(inp.warnings):
-        result, detail = _VERDICTS.get(
-            warning, (WARN, "The vendor raised a warning this system does not know.")
-        )
+        result, detail = _VERDICTS.get(warning, (WARN, "The vendor raised a warning this system does not know."))
         outcomes.append(CheckOutcome(f"{VENDOR_WARNING}.{warning}", result, detail, {"warning": warning}))
     return outcomes

@@ -58,17 +58,13 @@ def _apply(matrix: np.ndarray, points: Points) -> Points:
     return out
 
 
-def warp(
-    image: Image.Image, dst: Points, size: tuple[int, int], fill: Image.Image | None = None
-) -> Image.Image:
+def warp(image: Image.Image, dst: Points, size: tuple[int, int], fill: Image.Image | None = None) -> Image.Image:
     """Map the image's corners onto ``dst`` in a ``size`` canvas, over ``fill`` (grey if None)."""
     inverse = np.linalg.inv(_homography(_corners(image), dst))
     inverse /= inverse[2, 2]
     data = tuple(inverse.flatten()[:8])
     warped = image.transform(size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BICUBIC)
-    mask = Image.new("L", image.size, 255).transform(
-        size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BILINEAR
-    )
+    mask = Image.new("L", image.size, 255).transform(size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BILINEAR)
     base = fill.copy() if fill is not None else Image.new("RGB", size, GREY)
     base.paste(warped, (0, 0), mask)
     return base
@@ -149,8 +145,7 @@ def _perspective(image, rng):
     w, h = image.size
     pad_x, pad_y = round(w * 0.08), round(h * 0.08)
     dst = [
-        (x + pad_x + rng.uniform(-0.07, 0.07) * w, y + pad_y + rng.uniform(-0.08, 0.08) * h)
-        for x, y in _corners(image)
+        (x + pad_x + rng.uniform(-0.07, 0.07) * w, y + pad_y + rng.uniform(-0.08, 0.08) * h) for x, y in _corners(image)
     ]
     size = (w + 2 * pad_x, h + 2 * pad_y)
     dst = _fit(dst, size, margin=4)  # keep the whole card in the picture: its corners are ground truth
@@ -216,20 +211,14 @@ def _clutter(size: tuple[int, int], rng: random.Random) -> Image.Image:
         x, y = rng.uniform(-0.1, 0.9) * w, rng.uniform(-0.1, 0.9) * h
         colour = tuple(rng.randint(60, 250) for _ in range(3))
         if rng.random() < 0.5:
-            draw.rectangle(
-                (x, y, x + rng.uniform(0.15, 0.4) * w, y + rng.uniform(0.1, 0.35) * h), fill=colour
-            )
+            draw.rectangle((x, y, x + rng.uniform(0.15, 0.4) * w, y + rng.uniform(0.1, 0.35) * h), fill=colour)
         else:
             draw.ellipse((x, y, x + rng.uniform(0.08, 0.2) * w, y + rng.uniform(0.08, 0.2) * w), fill=colour)
     for _ in range(rng.randint(2, 4)):  # pens
         x, y = rng.uniform(0, w), rng.uniform(0, h)
-        draw.line(
-            (x, y, x + rng.uniform(-300, 300), y + rng.uniform(-120, 120)), fill=(20, 30, 120), width=14
-        )
+        draw.line((x, y, x + rng.uniform(-300, 300), y + rng.uniform(-120, 120)), fill=(20, 30, 120), width=14)
     for word in rng.sample(("RECEIPT", "TOTAL 12.50", "Meeting 3pm", "NOTES", "收据", "Tel 2345 6789"), 3):
-        draw.text(
-            (rng.uniform(0, 0.8) * w, rng.uniform(0, 0.9) * h), word, font=font("sc", 28), fill=(40, 40, 40)
-        )
+        draw.text((rng.uniform(0, 0.8) * w, rng.uniform(0, 0.9) * h), word, font=font("sc", 28), fill=(40, 40, 40))
     return image.filter(ImageFilter.GaussianBlur(2.5))  # the table is out of focus; the card is not
 
 
@@ -254,14 +243,10 @@ def _phone(image, rng):
     table = _clutter(frame, rng)
     shadow = Image.new("L", frame, 0)
     ImageDraw.Draw(shadow).polygon([(x + 14, y + 18) for x, y in quad], fill=110)
-    table = Image.composite(
-        Image.new("RGB", frame, (10, 10, 10)), table, shadow.filter(ImageFilter.GaussianBlur(12))
-    )
+    table = Image.composite(Image.new("RGB", frame, (10, 10, 10)), table, shadow.filter(ImageFilter.GaussianBlur(12)))
     out = warp(image, quad, frame, fill=table).filter(ImageFilter.GaussianBlur(0.7))
     out = _noise(out, 4, rng)
-    area = (
-        abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(quad, quad[1:] + quad[:1], strict=True))) / 2
-    )
+    area = abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(quad, quad[1:] + quad[:1], strict=True))) / 2
     params = {
         "angle": round(angle, 2),
         "frame": list(frame),

@@ -116,9 +116,7 @@ def render(layout: Layout, printed: dict[str, str], rng: random.Random) -> tuple
         _photo(draw, layout.photo)
     for text in layout.texts:
         draw.text(text.xy, text.text, font=font(text.font, text.size), fill=text.color)
-    boxes = {
-        spec.key: _draw_field(draw, spec, printed[spec.key]) for spec in layout.fields if spec.key in printed
-    }
+    boxes = {spec.key: _draw_field(draw, spec, printed[spec.key]) for spec in layout.fields if spec.key in printed}
     image = _watermark(image, rng)
     record = {
         "size": [w, h],

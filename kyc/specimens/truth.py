@@ -134,9 +134,7 @@ def exit_entry_permit(rng: random.Random) -> dict[Side, SideTruth]:
     issue, expiry = ids.issue_and_expiry(rng, person.birth_date, since=date(2016, 1, 1), adult_age=16)
     place = _place(rng)[0]
     number = ids.eep_number(rng)
-    line = build_eep(
-        document_number=number, expiry_date=expiry, birth_date=person.birth_date, document_code=code
-    )
+    line = build_eep(document_number=number, expiry_date=expiry, birth_date=person.birth_date, document_code=code)
     front = {
         "name_zh": person.name_zh, "name_en": person.name_en, "sex": person.sex,
         "birth_date": person.birth_date.isoformat(), "document_number": number,

@@ -44,9 +44,7 @@ def _epoch(text: str) -> float:
 class TokenCache:
     """Fetches and caches one IAM token for one (endpoint, domain, user, project)."""
 
-    def __init__(
-        self, config: ProviderConfig, http: VendorHttpClient, clock: Callable[[], float] = time.time
-    ):
+    def __init__(self, config: ProviderConfig, http: VendorHttpClient, clock: Callable[[], float] = time.time):
         self.config = config
         self._http = http
         self._clock = clock
@@ -78,9 +76,7 @@ class TokenCache:
         self.fetches += 1
         url = self._endpoint() + "/v3/auth/tokens?nocatalog=true"
         headers = {"Content-Type": "application/json;charset=utf8"}
-        response = self._http.post(
-            url, content=self._body(), headers=headers, deadline_at=deadline_at, action="iam"
-        )
+        response = self._http.post(url, content=self._body(), headers=headers, deadline_at=deadline_at, action="iam")
         if response.status != 201:
             raise self._error(response.status, response.body)
         return self._parse(response.header("X-Subject-Token"), response.body)

@@ -163,9 +163,7 @@ def _machine_code(r: _Reader) -> None:
     if not lines:
         return
     scores = [c for c in (r.c(k) for k in keys) if c is not None]
-    r.out.put(
-        "machine_code", "\n".join(lines), "\n".join(lines), min(scores) if scores else None, "machine_code"
-    )
+    r.out.put("machine_code", "\n".join(lines), "\n".join(lines), min(scores) if scores else None, "machine_code")
 
 
 def map_passport(result: Result) -> Extraction:

@@ -77,9 +77,7 @@ class HuaweiOcrProvider:
         result = self._parse(response)
         extraction = MAPPERS[endpoint](result)
         rid = response.header("X-Request-Id")
-        return self._result(
-            request, endpoint, result, extraction, rid, int((time.monotonic() - started) * 1000)
-        )
+        return self._result(request, endpoint, result, extraction, rid, int((time.monotonic() - started) * 1000))
 
     def close(self) -> None:
         self._http.close()
@@ -159,17 +157,13 @@ class HuaweiOcrProvider:
         headers = self.signed_headers(path, host_of(url), body)
         return self._post(url, body, headers, deadline_at, endpoint)
 
-    def _send_with_token(
-        self, endpoint: str, body: bytes, token: IamToken, deadline_at: float
-    ) -> HttpResponse:
+    def _send_with_token(self, endpoint: str, body: bytes, token: IamToken, deadline_at: float) -> HttpResponse:
         project = self.config.project_id or token.project_id
         url = f"{self.base_url()}/v2/{project}/ocr/{endpoint}"
         headers = {"Content-Type": CONTENT_TYPE, "X-Auth-Token": token.value}
         return self._post(url, body, headers, deadline_at, endpoint)
 
-    def _post(
-        self, url: str, body: bytes, headers: dict[str, str], deadline_at: float, action: str
-    ) -> HttpResponse:
+    def _post(self, url: str, body: bytes, headers: dict[str, str], deadline_at: float, action: str) -> HttpResponse:
         return self._http.post(
             url,
             content=body,

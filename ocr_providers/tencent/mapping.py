@@ -141,9 +141,7 @@ def map_passport_ocr(payload: Payload, side: Side | None) -> Extraction:
 
 def map_mainland_permit_ocr(payload: Payload, side: Side | None) -> Extraction:
     """MainlandPermitOCR: both permit kinds; ``Type`` says which one was read."""
-    title = clean(payload.get("Type")) or clean(
-        (payload.get("MainlandTravelPermitBackInfos") or {}).get("Type")
-    )
+    title = clean(payload.get("Type")) or clean((payload.get("MainlandTravelPermitBackInfos") or {}).get("Type"))
     is_eep = permit_type(title) in ("CS", "CD")
     doc = DocumentType.EXIT_ENTRY_PERMIT if is_eep else DocumentType.MAINLAND_TRAVEL_PERMIT
     back = payload.get("MainlandTravelPermitBackInfos")

@@ -50,12 +50,8 @@ def _mainland_permit_flags(r: OcrRequest) -> dict[str, Any]:
 
 ACTIONS: dict[str, Action] = {
     "PermitOCR": Action("PermitOCR", "mainland", lambda r: {"CropPortrait": r.return_portrait}),
-    "HKIDCardOCR": Action(
-        "HKIDCardOCR", "intl", lambda r: {"ReturnHeadImage": r.return_portrait, "DetectFake": True}
-    ),
-    "PassportOCR": Action(
-        "PassportOCR", "mainland", lambda r: {"Type": "CN", "CropPortrait": r.return_portrait}
-    ),
+    "HKIDCardOCR": Action("HKIDCardOCR", "intl", lambda r: {"ReturnHeadImage": r.return_portrait, "DetectFake": True}),
+    "PassportOCR": Action("PassportOCR", "mainland", lambda r: {"Type": "CN", "CropPortrait": r.return_portrait}),
     "MainlandPermitOCR": Action("MainlandPermitOCR", "mainland", _mainland_permit_flags),
     "MLIDPassportOCR": Action("MLIDPassportOCR", "intl", lambda r: {"RetImage": r.return_portrait}),
 }
@@ -162,17 +158,13 @@ class TencentOcrProvider:
         deadline_at = self._http.deadline_from_now()
         for attempt in (1, 2):
             headers = self.headers(action, host, body, int(self._clock()))  # re-signed on every attempt
-            response = self._http.post(
-                url, content=body, headers=headers, deadline_at=deadline_at, action=action.name
-            )
+            response = self._http.post(url, content=body, headers=headers, deadline_at=deadline_at, action=action.name)
             try:
                 payload = self._parse(response)
                 logger.info("tencent %s RequestId=%s", action.name, _rid(payload))  # Tencent support needs it
                 return payload
             except OcrError as exc:
-                logger.info(
-                    "tencent %s failed: %s RequestId=%s", action.name, exc.vendor_code, exc.request_id
-                )
+                logger.info("tencent %s failed: %s RequestId=%s", action.name, exc.vendor_code, exc.request_id)
                 if not isinstance(exc, OcrMisconfigured):
                     raise
                 # SignatureExpire: vendors.md A.6 allows one retry with a fresh timestamp; a second one

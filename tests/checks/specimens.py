@@ -40,9 +40,7 @@ def make_input(
     """A check input from specimen truth; ``changes`` overrides values, ``drop`` removes fields."""
     values = truth(document_type, side, index) | dict(changes or {})
     fields = {
-        name: OcrField(
-            value=value, raw=str(value), confidence=0.99, source=(sources or {}).get(name, "vendor")
-        )
+        name: OcrField(value=value, raw=str(value), confidence=0.99, source=(sources or {}).get(name, "vendor"))
         for name, value in values.items()
         if name not in drop
     }

@@ -130,9 +130,7 @@ def test_the_expiry_day_itself_is_still_valid(document_type):
 )
 def test_expiring_within_the_configured_window_warns(days_left, window, result):
     expiry = date.fromisoformat(truth(DocumentType.CN_PASSPORT)["expiry_date"])
-    inp = make_input(
-        DocumentType.CN_PASSPORT, today=expiry - timedelta(days=days_left), expiry_warning_days=window
-    )
+    inp = make_input(DocumentType.CN_PASSPORT, today=expiry - timedelta(days=days_left), expiry_warning_days=window)
     outcome = check_not_expired(inp)
     assert outcome.result == result
     assert outcome.data["expiring_soon"] is (result == WARN)

@@ -82,9 +82,7 @@ def test_a_misread_number_character_breaks_its_check_and_the_composite(document_
 @pytest.mark.parametrize("document_type", CODED)
 def test_a_code_of_the_wrong_shape_fails(document_type):
     code = truth(document_type)[CODE_FIELD[document_type]]
-    outcome = check_machine_code_check_digits(
-        make_input(document_type, changes={CODE_FIELD[document_type]: code[:-3]})
-    )
+    outcome = check_machine_code_check_digits(make_input(document_type, changes={CODE_FIELD[document_type]: code[:-3]}))
     assert outcome.result == FAIL
     assert outcome.data == {"parsed": False}
 
@@ -192,9 +190,7 @@ def test_names_compare_letters_only():
 
 def test_a_different_issue_count_fails():
     times = truth(MTP)["issue_times"]
-    outcome = check_machine_code_matches_visual(
-        make_input(MTP, changes={"issue_times": f"{int(times) % 9 + 1:02d}"})
-    )
+    outcome = check_machine_code_matches_visual(make_input(MTP, changes={"issue_times": f"{int(times) % 9 + 1:02d}"}))
     assert outcome.data["differ"] == ["issue_times"]
 
 
@@ -231,9 +227,7 @@ def test_fields_filled_from_the_code_are_not_compared(document_type):
 
 def test_nothing_read_independently_is_not_available():
     fields = ("document_number", "birth_date", "expiry_date")
-    outcome = check_machine_code_matches_visual(
-        make_input(EEP, sources=dict.fromkeys(fields, "machine_code"))
-    )
+    outcome = check_machine_code_matches_visual(make_input(EEP, sources=dict.fromkeys(fields, "machine_code")))
     assert outcome.result == NOT_AVAILABLE
 
 

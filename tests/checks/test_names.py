@@ -35,9 +35,7 @@ def test_specimen_telecodes_decode_to_the_name(index):
 
 def test_telecodes_of_another_name_fail():
     groups = truth(HKID)["telecode"].split()
-    swapped = (
-        " ".join([groups[-1], *groups[1:-1], groups[0]]) if len(set(groups)) > 1 else "0001 " * len(groups)
-    )
+    swapped = " ".join([groups[-1], *groups[1:-1], groups[0]]) if len(set(groups)) > 1 else "0001 " * len(groups)
     outcome = check_telecode_matches_name(make_input(HKID, changes={"telecode": swapped.strip()}))
     assert outcome.result == FAIL
     assert outcome.data["matches_name_zh"] is False
@@ -51,9 +49,7 @@ def test_a_missing_telecode_fails_even_if_the_rest_decode():
 
 def test_an_unknown_telecode_warns():
     groups = truth(HKID)["telecode"].split()
-    outcome = check_telecode_matches_name(
-        make_input(HKID, changes={"telecode": " ".join(["9999", *groups[1:]])})
-    )
+    outcome = check_telecode_matches_name(make_input(HKID, changes={"telecode": " ".join(["9999", *groups[1:]])}))
     assert outcome.result == WARN
     assert outcome.data["decoded"] is False
 
@@ -159,9 +155,7 @@ def test_a_chinese_name_of_the_same_length_warns():
     assert check_declared_data_matches(make_input(MTP, declared=declared)).result == WARN
 
 
-@pytest.mark.parametrize(
-    ("nationality", "result"), [("CHINESE", PASS), ("中国", PASS), ("china", PASS), ("GBR", FAIL)]
-)
+@pytest.mark.parametrize(("nationality", "result"), [("CHINESE", PASS), ("中国", PASS), ("china", PASS), ("GBR", FAIL)])
 def test_passport_nationality_is_compared(nationality, result):
     inp = make_input(PASSPORT, declared={"nationality": nationality})
     assert check_declared_data_matches(inp).result == result

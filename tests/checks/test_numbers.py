@@ -63,9 +63,7 @@ def test_hkid_check_is_not_available_on_other_sides(document_type, side):
 
 @pytest.mark.parametrize(("document_type", "side"), list(HKID_SIDES))
 def test_hkid_check_is_not_available_when_the_number_was_not_read(document_type, side):
-    outcome = check_hkid_check_digit(
-        make_input(document_type, side, drop=(HKID_SIDES[(document_type, side)],))
-    )
+    outcome = check_hkid_check_digit(make_input(document_type, side, drop=(HKID_SIDES[(document_type, side)],)))
     assert outcome.result == NOT_AVAILABLE
     assert "not read" in outcome.detail
 
@@ -103,9 +101,7 @@ def test_a_number_another_applicant_holds_fails(document_type, side):
 
 
 def test_the_hkid_number_on_a_travel_permit_back_is_called_an_hkid_number():
-    outcome = check_duplicate_document_number(
-        make_input(MTP, Side.BACK, duplicate_lookup=lookup_returning("9"))
-    )
+    outcome = check_duplicate_document_number(make_input(MTP, Side.BACK, duplicate_lookup=lookup_returning("9")))
     assert "HKID number" in outcome.detail
     assert "1 other applicant." in outcome.detail
 
@@ -121,8 +117,6 @@ def test_duplicates_are_not_available_on_a_side_without_a_number():
 
 def test_duplicates_are_not_available_when_the_number_was_not_read():
     lookup = lookup_returning("1")
-    outcome = check_duplicate_document_number(
-        make_input(HKID, drop=("document_number",), duplicate_lookup=lookup)
-    )
+    outcome = check_duplicate_document_number(make_input(HKID, drop=("document_number",), duplicate_lookup=lookup))
     assert outcome.result == NOT_AVAILABLE
     assert lookup.calls == []

@@ -57,9 +57,7 @@ def test_an_unknown_result_is_refused():
 def test_a_wrong_check_digit_fails_only_the_check_digits():
     mrz = truth(PASSPORT)["mrz"].split("\n")
     mrz[1] = mrz[1][:19] + str((int(mrz[1][19]) + 1) % 10) + mrz[1][20:]  # birth date check digit
-    outcomes = run_checks(
-        make_input(PASSPORT, changes={"mrz": "\n".join(mrz)}, duplicate_lookup=lookup_returning())
-    )
+    outcomes = run_checks(make_input(PASSPORT, changes={"mrz": "\n".join(mrz)}, duplicate_lookup=lookup_returning()))
     assert _failed(outcomes) == {"machine_code_check_digits"}
 
 
@@ -83,9 +81,7 @@ def test_a_duplicate_number_fails_only_the_duplicate_check(document_type, side):
 
 def _personal_values(document_type: DocumentType, side: Side) -> set[str]:
     values = {
-        str(v)
-        for k, v in truth(document_type, side).items()
-        if k not in {"permit_type", "card_version", "permanent"}
+        str(v) for k, v in truth(document_type, side).items() if k not in {"permit_type", "card_version", "permanent"}
     }
     return {v for v in values if len(v) >= 4}
 

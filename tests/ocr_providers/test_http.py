@@ -18,9 +18,7 @@ from .conftest import HUAWEI_SK, IMAGE, TENCENT_KEY, huawei_config, tencent_conf
 
 
 def _client(handler, **config):
-    return build_client(
-        ProviderConfig(name="t", **config), vendor="t", transport=httpx.MockTransport(handler)
-    )
+    return build_client(ProviderConfig(name="t", **config), vendor="t", transport=httpx.MockTransport(handler))
 
 
 def test_redirects_are_refused_not_followed():

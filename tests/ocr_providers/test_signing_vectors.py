@@ -45,8 +45,7 @@ TC_VECTORS = {
     ),
     # Temporary credentials: X-TC-Token is sent but not signed; the non-ASCII URL is \u-escaped.
     "TC-4": (
-        b'{"ImageUrl": "https://example.com/\\u56de\\u4e61\\u8bc1.jpg", '
-        b'"RetProfile": true, "CardSide": "FRONT"}',
+        b'{"ImageUrl": "https://example.com/\\u56de\\u4e61\\u8bc1.jpg", "RetProfile": true, "CardSide": "FRONT"}',
         "ocr.tencentcloudapi.com",
         1551113065,
         "fad9264ca2fed125f40067856672268450a224763e6b9dd4f39ee7a6b321ea2b",
@@ -62,9 +61,7 @@ TC_VECTORS = {
 def test_tencent_vector_intermediates_and_authorization(name):
     body, host, ts, payload_hash, hashed_canonical, k_signing, sig, date = TC_VECTORS[name]
     canonical = tc.canonical_request(content_type="application/json", host=host, body=body)
-    assert canonical == (
-        f"POST\n/\n\ncontent-type:application/json\nhost:{host}\n\ncontent-type;host\n{payload_hash}"
-    )
+    assert canonical == (f"POST\n/\n\ncontent-type:application/json\nhost:{host}\n\ncontent-type;host\n{payload_hash}")
     assert tc.sha256_hex(canonical) == hashed_canonical
     to_sign = tc.string_to_sign(timestamp=ts, canonical=canonical)
     assert to_sign == f"TC3-HMAC-SHA256\n{ts}\n{date}/ocr/tc3_request\n{hashed_canonical}"
@@ -77,9 +74,7 @@ def test_tencent_vector_intermediates_and_authorization(name):
         body=body,
         timestamp=ts,
     )
-    assert authorization == (
-        f"{TC_CRED}/{date}/ocr/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
-    )
+    assert authorization == (f"{TC_CRED}/{date}/ocr/tc3_request, SignedHeaders=content-type;host, Signature={sig}")
 
 
 def test_tencent_tc1_derived_keys():
@@ -223,8 +218,7 @@ def test_huawei_vector_b_minimal_header_set(name):
     assert canonical.endswith(f"\n\ncontent-type;host;x-project-id;x-sdk-date\n{body_hash}")
     assert hw.string_to_sign(canonical, date) == f"SDK-HMAC-SHA256\n{date}\n{sts_hash}"
     assert hw.sign(ak=AK, sk=SK, method="POST", path=path, headers=headers, body=body) == (
-        f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=content-type;host;x-project-id;x-sdk-date, "
-        f"Signature={sig}"
+        f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature={sig}"
     )
 
 

@@ -26,9 +26,7 @@ def test_command_writes_clean_images_and_truth(tmp_path, capsys):
 
 
 def test_command_with_chosen_conditions(tmp_path):
-    call_command(
-        "make_specimens", "--out", str(tmp_path), "--type", "hk_id_card", "--conditions", "rot3,down480"
-    )
+    call_command("make_specimens", "--out", str(tmp_path), "--type", "hk_id_card", "--conditions", "rot3,down480")
     assert sorted(p.name for p in tmp_path.glob("*.jpg")) == [
         "hkid_s2026_0000_front_down480.jpg",
         "hkid_s2026_0000_front_rot3.jpg",

@@ -34,11 +34,7 @@ def _title(code: str) -> tuple[Field, Text]:
 def eep_front(truth: dict[str, Any]) -> Layout:
     """EEP front (CS blue-green, CD amber)."""
     title, subtitle = _title(truth["permit_type"])
-    palette = (
-        ((220, 236, 236), (232, 240, 222))
-        if truth["permit_type"] == "CS"
-        else ((242, 234, 218), (236, 226, 214))
-    )
+    palette = ((220, 236, 236), (232, 240, 222)) if truth["permit_type"] == "CS" else ((242, 234, 218), (236, 226, 214))
     return Layout(
         size=CARD,
         palette=palette,
