@@ -29,7 +29,7 @@ test-postgres: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ocr_providers kyc/services kyc/workflow.py
+	DJANGO_DEBUG=1 $(VENV)/bin/mypy ocr_providers kyc/services kyc/workflow.py  # the stubs plugin loads dev settings
 
 bench-ocr: install
 	$(PY) bench/ocr_accuracy.py --count 20
