@@ -152,6 +152,7 @@ def _permanent(page: Page, ex: Extraction, symbols: PlacedBox | None, starred: b
 
 # Where the card prints its version year (layout pixels, ``portrait.LAYOUTS``), with a margin.
 _VERSION_RECT = (26, 580, 120, 618)
+_SEX_RECT = (322, 306, 424, 362)  # the ``男 M`` value under its label
 # The smart identity card (2018 design) has been issued since 26 November 2018; before, the 2003 one.
 SMART_CARD_FROM = "2018-11-26"
 
@@ -182,14 +183,26 @@ def _version(page: Page, ex: Extraction) -> None:
 
 
 def _reread_version(page: Page, ex: Extraction) -> tuple[str, float] | None:
-    """Blur erases the small year first: re-read it where the layout, registered on the fields
-    already found, says it is."""
-    quad = project(DocumentType.HK_ID_CARD, ex, _VERSION_RECT)
+    """Blur erases the small year first: re-read it where the layout says it is."""
+    read = _reread_at(page, ex, _VERSION_RECT)
+    return read if read and re.fullmatch(r"2003|2018", read[0]) else None
+
+
+def _reread_sex(page: Page, ex: Extraction) -> None:
+    """Glare or skew can hide ``女F`` from the detector: read it where the layout, registered on
+    every other field (so this runs last), puts it."""
+    if "sex" not in ex.fields and (again := _reread_at(page, ex, _SEX_RECT)) and (sex := sex_strict(again[0])):
+        ex.put("sex", Reading(sex, again[0], again[1], label_free=True))
+
+
+def _reread_at(page: Page, ex: Extraction, rect: tuple[int, int, int, int]) -> tuple[str, float] | None:
+    """Recognise the layout rectangle ``rect``, registered on the fields already found."""
+    quad = project(DocumentType.HK_ID_CARD, ex, rect)
     if quad is None:
         return None
     page.rereads += 1
     text, score = page.engine.line(crop_quad(page.image, quad, 0.0, 0.0))
-    return (squeeze(text), score) if re.fullmatch(r"2003|2018", squeeze(text)) else None
+    return squeeze(text), score
 
 
 def front(page: Page) -> Extraction:
@@ -201,4 +214,5 @@ def front(page: Page) -> Extraction:
     symbols, starred = _sex_and_symbols(page, ex)
     _permanent(page, ex, symbols, starred)
     _version(page, ex)
+    _reread_sex(page, ex)
     return ex

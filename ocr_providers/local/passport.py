@@ -158,9 +158,20 @@ def _names(page: Page, ex: Extraction, read: MrzRead | None) -> None:
         name = "".join(squeeze(b.text) for b in zh_boxes if b)
         score = min(b.score for b in zh_boxes if b)
         confirmed = bool(opt) and _gbk(name[:3]) == opt
-        ex.put("name_zh", Reading(name, name, score, checked=confirmed))
+        printed = Reading(name, name, score, checked=confirmed)
+        ex.put("name_zh", printed, None if confirmed or not read else _optional_disagreeing(read, opt, name))
     elif read is not None and opt:
         ex.put("name_zh", _name_from_optional(read, str(opt), zh_boxes[1]))
+
+
+def _optional_disagreeing(read: MrzRead, opt: object, printed: str) -> Reading | None:
+    """The optional field's name when it is the whole name and the printed one (as long) differs:
+    a look-alike character (``郝`` read as ``都``) breaks the GBK letters, and the field's check digit
+    makes them the better witness. Fused as a disagreement, so it is never confident."""
+    decoded = gbk_letters_decode(str(opt)) if opt else None
+    if not decoded or read.ambiguous or not read.code.valid or len(decoded) != len(printed):
+        return None
+    return Reading(decoded, str(opt), read.score, checked=True, repairs=read.toggles)
 
 
 def _name_from_optional(read: MrzRead, opt: str, given: PlacedBox | None) -> Reading | None:
