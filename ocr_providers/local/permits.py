@@ -8,6 +8,7 @@ block. The machine code is read first; every value the card prints twice is cros
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 from ocr_providers.local.confidence import Reading
@@ -85,11 +86,35 @@ def _names(page: Page, ex: Extraction, mrz_zh: Reading | None, mrz_en: Reading |
     free = label is None
     ex.anchor("name_zh", zh)
     ex.anchor("name_en", en)
-    ex.put("name_zh", reading(zh, squeeze(zh.text), label_free=free) if zh else None, mrz_zh)
+    zh_read = reading(zh, squeeze(zh.text), label_free=free) if zh else None
+    if zh_read and en and mrz_zh is None and not _syllables_fit(str(zh_read.value), name_en(en.text)):
+        # One character per pinyin syllable: ``邵勇`` beside ``SHAO, YONGYI`` lost its thin ``一``.
+        zh_read = replace(zh_read, score=min(zh_read.score, 0.9))
+    ex.put("name_zh", zh_read, mrz_zh)
     viz_en = name_en(en.text) if en else None
     if viz_en and mrz_en and viz_en.replace(" ", "") == str(mrz_en.value).replace(" ", ""):
         viz_en = str(mrz_en.value)  # the visual read lost a space (``MOK, CHIYAN``): the code keeps them
     ex.put("name_en", reading(en, viz_en, label_free=free) if en else None, mrz_en, prefer_viz=True)
+
+
+# Mandarin syllables in pinyin without tones (initial, then final), longest alternatives first.
+_PINYIN = re.compile(
+    r"(?:ZH|CH|SH|[BPMFDTNLGKHJQXRZCSYW])?"
+    r"(?:IANG|IONG|UANG|ANG|ENG|ING|ONG|IAO|IAN|UAI|UAN|UEN|AI|EI|AO|OU|AN|EN|ER|IA|IE|IU|IN|UA|UO|UI|UN|UE|VE|"
+    r"A|O|E|I|U|V)"
+)
+
+
+def _syllables_fit(name_zh: str, latin: str | None) -> bool:
+    """Whether a mainland name has as many characters as its pinyin has syllables; ``True`` when the
+    Latin name does not parse as pinyin (no evidence either way)."""
+    if not latin:
+        return True
+    words = re.sub(r"[^A-Z]", " ", latin.upper()).split()
+    if not all(_PINYIN.fullmatch(w) or re.fullmatch(f"(?:{_PINYIN.pattern})+", w) for w in words):
+        return True
+    count = sum(len(_PINYIN.findall(w)) for w in words)
+    return count == len(name_zh)
 
 
 def _cjk(text: str) -> str | None:
@@ -102,6 +127,12 @@ def _one_date(text: str) -> str | None:
 
 def _two_dates(text: str) -> str | None:
     return squeeze(text) if len(re.findall(r"\d{4}\.\d{2}\.\d{2}", squeeze(text))) == 2 else None
+
+
+def _authority_plausible(value: str) -> bool:
+    """Issuing offices start with the ministry or a province or city (``公安部出入境管理局``,
+    ``广东省公安厅``): a read that starts mid-name (``部出入境管理局``) lost characters to glare."""
+    return bool(re.match(r"公安部|[\u4e00-\u9fff]{2,3}(省|市|自治区)", value))
 
 
 def _authority(text: str) -> str | None:
@@ -152,6 +183,10 @@ def _office(page: Page, ex: Extraction) -> None:
         authority = hit[0]
         ex.anchor("issuing_authority", authority)
         ex.put("issuing_authority", free_reading(hit))
+    found = ex.fields.get("issuing_authority")
+    if found and found.field.confidence and not _authority_plausible(str(found.field.value)):
+        capped = replace(found.field, confidence=min(found.field.confidence, 0.7))
+        ex.fields["issuing_authority"] = replace(found, field=capped, evidence=found.evidence + "+implausible")
     if "issue_place" not in ex.fields and authority is not None:
         place = next(
             (b for b in page.frame.right_of(authority) if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", squeeze(b.text))),
