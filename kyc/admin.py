@@ -321,7 +321,7 @@ class OcrAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "created_at", "actor_repr", "action", "object_type", "object_id", "case_id", "request_id"]
+    list_display = ["created_at", "chain", "seq", "actor_repr", "action", "object_type", "object_id", "case_id"]
     list_filter = ["action", "object_type", "created_at"]
     search_fields = ["object_id", "case_id", "request_id", "actor_repr"]
     date_hierarchy = "created_at"

@@ -31,7 +31,7 @@ def _raw_update(sql: str, params: list) -> None:
 
 
 def test_events_form_a_chain(case):
-    events = list(AuditEvent.objects.order_by("seq"))
+    events = list(AuditEvent.objects.filter(chain=AuditEvent.objects.get(action="case.opened").chain).order_by("seq"))
     assert events[0].prev_hash == GENESIS
     for previous, event in itertools.pairwise(events):
         assert event.seq == previous.seq + 1
@@ -43,18 +43,18 @@ def test_events_form_a_chain(case):
 def test_verify_names_the_modified_event(case):
     target = _events(case)[2]
     with transaction.atomic():
-        _raw_update("UPDATE kyc_auditevent SET actor_repr = %s WHERE seq = %s", ["mallory", target.seq])
+        _raw_update("UPDATE kyc_auditevent SET actor_repr = %s WHERE id = %s", ["mallory", target.pk])
     report = audit_verify()
-    assert (report.ok, report.broken_seq) == (False, target.seq)
+    assert (report.ok, report.broken_chain, report.broken_seq) == (False, target.chain, target.seq)
     assert "modified" in report.problem
-    with pytest.raises(CommandError, match=f"broken at event #{target.seq}"):
+    with pytest.raises(CommandError, match=f"chain {target.chain} broken at event #{target.seq}"):
         call_command("audit_verify")
 
 
 def test_verify_names_the_gap_left_by_a_deleted_event(case):
     target = _events(case)[1]
     with transaction.atomic():
-        _raw_update("DELETE FROM kyc_auditevent WHERE seq = %s", [target.seq])
+        _raw_update("DELETE FROM kyc_auditevent WHERE id = %s", [target.pk])
     report = audit_verify()
     assert report.broken_seq == target.seq + 1
     assert "deleted" in report.problem
@@ -63,8 +63,38 @@ def test_verify_names_the_gap_left_by_a_deleted_event(case):
 def test_verify_detects_a_rewritten_data_payload(case):
     target = _events(case)[3]
     with transaction.atomic():
-        _raw_update("UPDATE kyc_auditevent SET data = %s WHERE seq = %s", ['{"i": 99}', target.seq])
+        _raw_update("UPDATE kyc_auditevent SET data = %s WHERE id = %s", ['{"i": 99}', target.pk])
     assert audit_verify().broken_seq == target.seq
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: each case opens in its own transaction
+def test_cases_spread_over_chains_and_a_transaction_keeps_to_one(partner):
+    from kyc.services.cases import applicant_create, case_open
+
+    cases = [
+        case_open(applicant=applicant_create(partner=partner, external_ref=f"R{i}", actor=None), actor=None)
+        for i in range(12)
+    ]
+    chains = {AuditEvent.objects.get(action="case.opened", case_id=c.pk).chain for c in cases}
+    assert len(chains) > 1  # appends on different cases need not wait for each other
+    with transaction.atomic():  # one transaction touching several cases writes to a single chain
+        written = [audit_record(actor=None, action="test.bulk", obj=c, case_id=c.pk) for c in cases]
+    assert len({e.chain for e in written}) == 1
+    assert audit_verify().ok
+
+
+def test_a_tampered_event_is_found_in_whichever_chain_it_sits(partner):
+    from kyc.services.cases import applicant_create, case_open
+
+    cases = [
+        case_open(applicant=applicant_create(partner=partner, external_ref=f"T{i}", actor=None), actor=None)
+        for i in range(6)
+    ]
+    target = AuditEvent.objects.get(action="case.opened", case_id=cases[-1].pk)
+    with transaction.atomic():
+        _raw_update("UPDATE kyc_auditevent SET action = %s WHERE id = %s", ["case.closed", target.pk])
+    report = audit_verify()
+    assert (report.broken_chain, report.broken_seq) == (target.chain, target.seq)
 
 
 def test_verify_command_reports_an_intact_chain(case, capsys):

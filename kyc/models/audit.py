@@ -9,12 +9,15 @@ from django.db import models
 class AuditEvent(models.Model):
     """One thing that happened. ``data`` holds ids, field names and keyed digests, never personal data.
 
-    Each event carries ``prev_hash`` (the previous event's hash) and its own ``hash`` over a canonical
-    form of its content, so any edit, deletion or reordering breaks the chain at a nameable event.
+    Each event carries ``prev_hash`` (the previous event's hash in its ``chain``) and its own ``hash``
+    over a canonical form of its content, so any edit, deletion or reordering breaks the chain at a
+    nameable event. A case's events share one chain; there are several chains so that appends on
+    different cases do not wait for each other.
     On PostgreSQL a trigger makes the table refuse UPDATE, DELETE and TRUNCATE.
     """
 
-    seq = models.BigIntegerField(unique=True)
+    chain = models.PositiveSmallIntegerField(default=0)
+    seq = models.BigIntegerField()
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False
@@ -31,7 +34,8 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_seq_per_chain")]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"{self.chain}#{self.seq} {self.action} {self.object_type}:{self.object_id}"

@@ -1,8 +1,11 @@
 """The only code that writes audit events.
 
-Events are chained: ``hash = SHA-256(prev_hash || canonical JSON of the event)``. Appends are serialised
-(an advisory transaction lock on PostgreSQL; SQLite already serialises writers) so the chain has no
-forks, and ``seq`` is unique as a second line of defence.
+Events are chained: ``hash = SHA-256(prev_hash || canonical JSON of the event)``. There are ``CHAINS``
+independent chains (RELIABILITY.md 3.2: one chain per shard, so no global serialisation point): a
+case's events all go to the chain its id maps to. Appends to one chain are serialised (an advisory
+transaction lock per chain on PostgreSQL; SQLite already serialises writers) so a chain never forks,
+and ``(chain, seq)`` is unique as a second line of defence. A transaction writes all its events to one
+chain (the first event's), so it never holds two chain locks and two transactions cannot deadlock.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from kyc.middleware import current_request_id
 from kyc.models import AuditEvent
 
 GENESIS = "0" * 64
-_CHAIN_LOCK_ID = 7_310_244_001  # arbitrary constant naming the audit chain's advisory lock
+CHAINS = 64
+_CHAIN_LOCK_SPACE = 7310  # first key of the two-key advisory locks that name the chains
 SYSTEM = "system"
 
 
 def _canonical(event: AuditEvent) -> str:
     content = {
+        "chain": event.chain,
         "seq": event.seq,
         "created_at": event.created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
@@ -46,10 +51,26 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
 
 
-def _lock_chain() -> None:
+def _lock_chain(chain: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_SPACE, chain])
+
+
+def _chain_for(key: Any) -> int:
+    """The chain of this transaction: the first event's key decides, later events follow it."""
+    outer = connection.atomic_blocks[0]
+    sticky = getattr(connection, "_kyc_audit_chain", None)
+    if sticky is not None and sticky[0] is outer:
+        return int(sticky[1])
+    chain = int(hashlib.sha256(str(key).encode()).hexdigest()[:8], 16) % CHAINS
+    connection._kyc_audit_chain = (outer, chain)  # type: ignore[attr-defined]
+    transaction.on_commit(_forget_chain)
+    return chain
+
+
+def _forget_chain() -> None:
+    connection._kyc_audit_chain = None  # type: ignore[attr-defined]
 
 
 def actor_label(actor: User | None) -> str:
@@ -72,10 +93,12 @@ def audit_record(
     """
     # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's work too.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        chain = _chain_for(case_id or getattr(obj, "pk", ""))
+        _lock_chain(chain)
+        last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AuditEvent(
+            chain=chain,
             seq=seq,
             created_at=timezone.now(),
             actor=actor if actor is not None and actor.pk else None,
@@ -96,6 +119,7 @@ def audit_record(
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
+    broken_chain: int | None = None
     broken_seq: int | None = None
     problem: str = ""
 
@@ -105,18 +129,22 @@ class ChainReport:
 
 
 def _walk(events: Iterator[AuditEvent]) -> ChainReport:
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
+    """Events ordered by (chain, seq); each chain starts at seq 1 from the genesis hash."""
+    chain, expected_seq, prev_hash, checked = None, 1, GENESIS, 0
     for event in events:
+        if event.chain != chain:
+            chain, expected_seq, prev_hash = event.chain, 1, GENESIS
         if event.seq != expected_seq:
-            return ChainReport(checked, event.seq, f"expected event #{expected_seq}, found #{event.seq} (deleted?)")
+            problem = f"expected event #{expected_seq}, found #{event.seq} (deleted?)"
+            return ChainReport(checked, chain, event.seq, problem)
         if event.prev_hash != prev_hash:
-            return ChainReport(checked, event.seq, "prev_hash does not match the previous event's hash")
+            return ChainReport(checked, chain, event.seq, "prev_hash does not match the previous event's hash")
         if event_hash(event) != event.hash:
-            return ChainReport(checked, event.seq, "content does not match its hash (modified)")
+            return ChainReport(checked, chain, event.seq, "content does not match its hash (modified)")
         expected_seq, prev_hash, checked = event.seq + 1, event.hash, checked + 1
     return ChainReport(checked)
 
 
 def audit_verify() -> ChainReport:
-    """Walk the whole chain in order and name the first broken event."""
-    return _walk(AuditEvent.objects.order_by("seq").iterator(chunk_size=2000))
+    """Walk every chain in order and name the first broken event."""
+    return _walk(AuditEvent.objects.order_by("chain", "seq").iterator(chunk_size=2000))

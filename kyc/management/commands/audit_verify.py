@@ -10,7 +10,7 @@ class Command(BaseCommand):
         report = audit_verify()
         if not report.ok:
             raise CommandError(
-                f"audit chain broken at event #{report.broken_seq}: {report.problem} "
+                f"audit chain {report.broken_chain} broken at event #{report.broken_seq}: {report.problem} "
                 f"({report.checked} events verified before it)"
             )
-        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.checked} events verified"))
+        self.stdout.write(self.style.SUCCESS(f"audit chains intact: {report.checked} events verified"))
