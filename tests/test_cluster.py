@@ -69,10 +69,12 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
     redis_env = {"REDIS_URL": _redis_url()} if limiter == "redis" else {}
     with VendorEmulator(latency_ms=100, quotas=quotas, seed=3) as emulator:
         log = h.ArrivalLog(emulator)
+        # 80% of the quota, as RELIABILITY.md 2.4 advises: the vendor counts arrivals, and on a loaded
+        # 2-core machine a call can leave 60+ ms behind its slot.
         env = cluster_env(
             emulator,
             KYC_OCR_QUOTAS="tencent:PermitOCR=10,tencent:MainlandPermitOCR=10",
-            KYC_OCR_QUOTA_SHARE="0.9",
+            KYC_OCR_QUOTA_SHARE="0.8",
             **redis_env,
         )
         ids = h.create_documents({"exit_entry_permit": 40, "mainland_travel_permit": 40})
@@ -80,8 +82,9 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
         _assert_running(clusters, tmp_path)
         final = h.wait_final(ids, timeout=240)
     assert final == {"extracted": 80}
+    outcomes = {(c.action, c.outcome) for c in emulator.state.calls}
     for action, quota in quotas.items():
-        assert len(log.times[action]) == 40
+        assert len(log.times[action]) == 40, outcomes
         assert log.windows_over(action, quota) == 0, (action, log.max_in_window(action))
         assert emulator.count(action=action, outcome="RequestLimitExceeded") == 0
 
