@@ -69,16 +69,17 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
     redis_env = {"REDIS_URL": _redis_url()} if limiter == "redis" else {}
     with VendorEmulator(latency_ms=100, quotas=quotas, seed=3) as emulator:
         log = h.ArrivalLog(emulator)
-        # 80% of the quota, as RELIABILITY.md 2.4 advises: the vendor counts arrivals, and on a loaded
-        # 2-core machine a call can leave 60+ ms behind its slot.
+        # The vendor counts arrivals. On a loaded 2-core CI machine a worker can stall 100+ ms between
+        # its slot and its send, so this check of the *shared* limiter aims at 60% of the quota (slots
+        # 167 ms apart); bench/pipeline_throughput.py measures how close to the quota we really get.
         env = cluster_env(
             emulator,
             KYC_OCR_QUOTAS="tencent:PermitOCR=10,tencent:MainlandPermitOCR=10",
-            KYC_OCR_QUOTA_SHARE="0.8",
+            KYC_OCR_QUOTA_SHARE="0.6",
             **redis_env,
         )
         ids = h.create_documents({"exit_entry_permit": 40, "mainland_travel_permit": 40})
-        clusters += [h.start_cluster(env, 4, tmp_path / f"c{i}.log") for i in range(2)]
+        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log") for i in range(2)]
         _assert_running(clusters, tmp_path)
         final = h.wait_final(ids, timeout=240)
     assert final == {"extracted": 80}
