@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 TASK = "kyc.tasks.document_ocr_task"
 SHORT_WAIT = 15.0  # a task sleeps this long at most for a document's next attempt; longer waits go to the sweeper
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
+LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
 
 
@@ -336,7 +337,7 @@ def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) 
         actor=None,
         reason=reason,
         data=summary,
-        also={**_lease_cleared(document), "detected_type": document.detected_type},
+        also={**LEASE_CLEARED, "detected_type": document.detected_type},
     )
     _route_case(document)
     return target
@@ -355,7 +356,7 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
             actor=None,
             reason=f"{error.message}{vendor}",
             data={"attempt": attempt.number, "code": error.code},
-            also=_lease_cleared(document),
+            also=LEASE_CLEARED,
         )
         _route_case(document)
         return target
@@ -376,7 +377,7 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
             actor=None,
             reason=f"{reason}; no attempts left on any provider",
             data={"attempt": attempt.number},
-            also=_lease_cleared(document),
+            also=LEASE_CLEARED,
         )
         _route_case(document)
         return DocumentStatus.FAILED
@@ -386,15 +387,11 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
         actor=None,
         reason=reason,
         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
-        also={**_lease_cleared(document), "ocr_next_at": timezone.now() + timedelta(seconds=delay)},
+        also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay)},
     )
     if delay <= SHORT_WAIT:
         _enqueue_on_commit(document.pk)
     return "retry"
-
-
-def _lease_cleared(document: Document) -> dict[str, Any]:
-    return {"ocr_lease_until": None}
 
 
 def _route_case(document: Document) -> None:
