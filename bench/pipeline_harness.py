@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("KYC_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TENCENT_ID, TENCENT_KEY = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
 ACTIONS = {"exit_entry_permit": "PermitOCR", "hk_id_card": "HKIDCardOCR", "mainland_travel_permit": "MainlandPermitOCR"}
+OTHER_ROUTES = {"cn_passport": "MLIDPassportOCR"}
 
 
 def create_database(name: str) -> str:
@@ -61,7 +62,9 @@ def base_env(
             "TENCENTCLOUD_SECRET_KEY": TENCENT_KEY,
             "TENCENTCLOUD_REGION": "ap-hongkong",
             "KYC_LOG_LEVEL": "WARNING",
-            "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in ACTIONS.items()),
+            # every type to the vendor (passports too, or they default to the offline engine, which each
+            # worker would then load at start: seconds of CPU per worker)
+            "KYC_OCR_ROUTES": ",".join(f"{t}=tencent:{a}" for t, a in {**ACTIONS, **OTHER_ROUTES}.items()),
         }
     )
     env.update(extra)
@@ -89,10 +92,13 @@ class ArrivalLog:
         quotas = emulator.state.quotas
         original = quotas.admit
 
-        def admit(action: str) -> bool:
+        clock = emulator.state.clock
+
+        def admit(action: str, at: float | None = None) -> bool:
+            at = clock() if at is None else at  # the emulator stamps arrivals when the headers are in
             with self._lock:
-                self.times[action].append(time.monotonic())
-            return original(action)
+                self.times[action].append(at)
+            return original(action, at)
 
         quotas.admit = admit
 
@@ -169,8 +175,9 @@ def small_image(index: int) -> bytes:
     return out.getvalue()
 
 
-def create_documents(counts: dict[str, int], *, partner_slug: str = "bench") -> list:
-    """One applicant, case and queued document per item, interleaved by type (tasks enqueue on commit)."""
+def create_documents(counts: dict[str, int], *, partner_slug: str = "bench", shuffle_seed: int | None = None) -> list:
+    """One applicant, case and queued document per item (tasks enqueue on commit): interleaved by type,
+    or in a seeded random order (a mixed backlog, each type in proportion to its count)."""
     from django.db import transaction
 
     from kyc.services.cases import applicant_create, case_open, partner_create
@@ -179,6 +186,10 @@ def create_documents(counts: dict[str, int], *, partner_slug: str = "bench") -> 
 
     partner = partner_create(name=f"Bench {partner_slug}", slug=partner_slug, actor=None)
     order = [t for i in range(max(counts.values())) for t in counts if i < counts[t]]
+    if shuffle_seed is not None:
+        import random
+
+        random.Random(shuffle_seed).shuffle(order)
     ids = []
     for index, document_type in enumerate(order):
         with transaction.atomic():

@@ -24,47 +24,65 @@ from kyc.models import RateLimitSlot
 @dataclass(frozen=True)
 class Reservation:
     granted: bool
-    wait: float  # seconds to sleep before calling (granted) or before asking again (refused)
+    # granted: seconds until the reserved slot starts; refused: seconds until the key's next free slot
+    wait: float
 
 
 class Limiter(Protocol):
-    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation: ...
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation: ...
 
 
 class DatabaseLimiter:
-    """GCRA on a ``kyc_ratelimitslot`` row."""
+    """GCRA on a ``kyc_ratelimitslot`` row. ``lead`` puts the slot at least that far ahead, so the caller
+    can do its own work (claim the document, sign the request) before the slot starts, not after."""
 
     _PG_SQL = """
         UPDATE kyc_ratelimitslot
-           SET tat = GREATEST(tat, clock_timestamp()) + make_interval(secs => %(interval)s)
+           SET tat = GREATEST(tat, clock_timestamp() + make_interval(secs => %(lead)s))
+                     + make_interval(secs => %(interval)s)
          WHERE key = %(key)s
-           AND GREATEST(tat, clock_timestamp()) - clock_timestamp() <= make_interval(secs => %(max_wait)s)
+           AND GREATEST(tat, clock_timestamp() + make_interval(secs => %(lead)s)) - clock_timestamp()
+               <= make_interval(secs => %(max_wait)s)
      RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp())) - %(interval)s
     """
+    _PG_PEEK = "SELECT EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = %(key)s"
 
-    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation:
+    def __init__(self) -> None:
+        self._known: set[str] = set()  # keys whose row exists: one query per reservation, not two
+
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation:
         interval = 1.0 / rate
-        RateLimitSlot.objects.get_or_create(key=key, defaults={"tat": timezone.now()})
-        if connection.vendor == "postgresql":
-            return self._reserve_pg(key, interval, max_wait)
-        return self._reserve_locked(key, interval, max_wait)
+        if key not in self._known:
+            RateLimitSlot.objects.get_or_create(key=key, defaults={"tat": timezone.now()})
+            self._known.add(key)
+        reserve = self._reserve_pg if connection.vendor == "postgresql" else self._reserve_locked
+        reservation = reserve(key, interval, max_wait, lead)
+        if reservation is None:  # the row went away (a restored or truncated table): make it again
+            self._known.discard(key)
+            return self.reserve(key, rate, max_wait, lead)
+        return reservation
 
-    def _reserve_pg(self, key: str, interval: float, max_wait: float) -> Reservation:
+    def _reserve_pg(self, key: str, interval: float, max_wait: float, lead: float) -> Reservation | None:
+        params: dict[str, str | float] = {"key": key, "interval": interval, "max_wait": max_wait, "lead": lead}
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(self._PG_SQL, {"key": key, "interval": interval, "max_wait": max_wait})
+            cursor.execute(self._PG_SQL, params)
             row = cursor.fetchone()
-        if row is None:
-            return Reservation(False, min(max_wait, interval))
+            if row is None:
+                cursor.execute(self._PG_PEEK, params)
+                row = cursor.fetchone()
+                return None if row is None else Reservation(False, max(0.0, float(row[0])))
         return Reservation(True, max(0.0, float(row[0])))
 
-    def _reserve_locked(self, key: str, interval: float, max_wait: float) -> Reservation:
+    def _reserve_locked(self, key: str, interval: float, max_wait: float, lead: float) -> Reservation | None:
         with transaction.atomic():
-            slot = RateLimitSlot.objects.select_for_update().get(key=key)
+            slot = RateLimitSlot.objects.select_for_update().filter(key=key).first()
+            if slot is None:
+                return None
             now = timezone.now()
-            start = max(slot.tat, now)
+            start = max(slot.tat, now + timedelta(seconds=lead))
             wait = (start - now).total_seconds()
             if wait > max_wait:
-                return Reservation(False, min(max_wait, interval))
+                return Reservation(False, max(0.0, (slot.tat - now).total_seconds()))
             slot.tat = start + timedelta(seconds=interval)
             slot.save(update_fields=["tat"])
         return Reservation(True, wait)
@@ -76,10 +94,10 @@ class RedisLimiter:
     _SCRIPT = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-        local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local interval, max_wait, lead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-        local start = math.max(tat, now)
-        if start - now > max_wait then return {0, tostring(math.min(max_wait, interval))} end
+        local start = math.max(tat, now + lead)
+        if start - now > max_wait then return {0, tostring(math.max(0, tat - now))} end
         redis.call('SET', KEYS[1], tostring(start + interval), 'EX', 3600)
         return {1, tostring(start - now)}
     """
@@ -90,8 +108,8 @@ class RedisLimiter:
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self._client.register_script(self._SCRIPT)
 
-    def reserve(self, key: str, rate: float, max_wait: float) -> Reservation:
-        granted, wait = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait])
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation:
+        granted, wait = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait, lead])
         return Reservation(bool(granted), float(wait))
 
 

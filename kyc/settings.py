@@ -84,6 +84,11 @@ DATABASES = {
         "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
     }
 }
+# Persistent connections, checked before reuse. No psycopg pool: django-q2 forks its workers, and it closes
+# every connection before it forks (django_q/cluster.py), so a child never inherits its parent's socket.
+# With CONN_MAX_AGE=0 each task, each result save and each broker poll opened a new PostgreSQL backend.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("KYC_DB_CONN_MAX_AGE", 300, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -155,7 +160,9 @@ Q_CLUSTER = {
     "retry": env_int("KYC_Q_RETRY", 180, minimum=10),
     "ack_failures": True,  # our own job rows own retries; broker redelivery is for crashes only
     "max_attempts": 5,
-    "save_limit": 1000,
+    # Successful task rows are not kept (-1): the job state lives in our own rows, and django-q2 prunes
+    # kept successes by loading and row-locking all of them on every save. Failures are always kept.
+    "save_limit": env_int("KYC_Q_SAVE_LIMIT", -1),
     "recycle": 200,
     "max_rss": env_int("KYC_Q_MAX_RSS_KB", 1_200_000, minimum=100_000),
     "catch_up": False,
@@ -173,6 +180,10 @@ KYC_OCR = {
     "backoff_base": env_float("KYC_OCR_BACKOFF_BASE", 2.0),  # seconds; full jitter, doubled per attempt
     "backoff_cap": env_float("KYC_OCR_BACKOFF_CAP", 300.0),
     "max_quota_wait": env_float("KYC_OCR_MAX_QUOTA_WAIT", 30.0),  # longer waits re-queue the document
+    # A worker holds a quota slot at most this far ahead; a document whose slot is further off goes back
+    # to the queue (delayed) and frees the worker for other quotas.
+    "quota_horizon": env_float("KYC_OCR_QUOTA_HORIZON", 0.5),
+    "quota_lead": env_float("KYC_OCR_QUOTA_LEAD", 0.05),  # slots start this far ahead: claim and sign first
     "connect_timeout": env_float("KYC_OCR_CONNECT_TIMEOUT", 5.0),
     "read_timeout": env_float("KYC_OCR_READ_TIMEOUT", 30.0),
     "deadline": env_float("KYC_OCR_DEADLINE", 45.0),

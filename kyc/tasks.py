@@ -13,7 +13,11 @@ from kyc.services import ocr
 
 def document_ocr_task(document_id: str) -> str:
     started = time.monotonic()
-    status = ocr.ocr_document_run(document_id=document_id)
+    try:
+        status = ocr.ocr_document_run(document_id=document_id)
+    except BaseException:  # django-q2's timeout is a SystemExit: the document still needs a new task
+        ocr.task_failed(document_id)
+        raise
     return f"{status} {int((time.monotonic() - started) * 1000)}ms"
 
 

@@ -36,6 +36,9 @@ class OcrRequest:
     action: str = ""  # vendor action/endpoint; "" or "auto" lets the provider pick from the type
     return_portrait: bool = True
     return_portrait_location: bool = True
+    # Monotonic time (time.monotonic) before which the request must not leave: the caller's quota slot.
+    # The provider builds and signs everything first and waits only right before sending.
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)

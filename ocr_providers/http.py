@@ -64,10 +64,12 @@ class VendorHttpClient:
         vendor: str,
         transport: httpx.BaseTransport | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.vendor = vendor
         self.config = config
         self._monotonic = monotonic
+        self._sleep = sleep
         self._client = httpx.Client(
             timeout=self._timeout(config.read_timeout),
             follow_redirects=False,
@@ -93,9 +95,15 @@ class VendorHttpClient:
         deadline_at: float | None = None,
         action: str = "",
         request_id_header: str = "",
+        not_before: float = 0.0,
     ) -> HttpResponse:
-        """POST ``content`` exactly as given and return the whole response, or raise an ``OcrError``."""
+        """POST ``content`` exactly as given and return the whole response, or raise an ``OcrError``.
+        With ``not_before`` (monotonic seconds), wait until then first: the request is already built and
+        signed, so it leaves at its quota slot."""
         deadline_at = deadline_at if deadline_at is not None else self.deadline_from_now()
+        early = not_before - self._monotonic()
+        if early > 0:
+            self._sleep(early)
         started = self._monotonic()
         remaining = deadline_at - started
         if remaining <= 0:

@@ -116,6 +116,44 @@ def test_event_written_in_the_callers_transaction_rolls_back_with_it(case):
     assert AuditEvent.objects.count() == before
 
 
+def test_a_second_event_in_one_transaction_takes_no_lock_and_reads_no_head(case):
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        audit_record(actor=None, action="test.first", obj=case, case_id=case.pk)
+        with CaptureQueriesContext(connection) as queries:
+            audit_record(actor=None, action="test.second", obj=case, case_id=case.pk)
+            with transaction.atomic():  # a nested block still writes on from the known head
+                audit_record(actor=None, action="test.third", obj=case, case_id=case.pk)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("INSERT") == 2
+    assert not any(word in {"SELECT"} for word in statements), queries.captured_queries
+    assert audit_verify().ok
+
+
+def _record_then_fail(case):
+    with transaction.atomic():
+        audit_record(actor=None, action="test.undone", obj=case, case_id=case.pk)
+        raise RuntimeError
+
+
+def test_an_event_rolled_back_with_its_savepoint_leaves_no_gap(case):
+    with transaction.atomic():
+        audit_record(actor=None, action="test.kept", obj=case, case_id=case.pk)
+        with pytest.raises(RuntimeError):
+            _record_then_fail(case)  # a savepoint inside the outer transaction
+        audit_record(actor=None, action="test.after", obj=case, case_id=case.pk)
+    assert not AuditEvent.objects.filter(action="test.undone").exists()
+    assert audit_verify().ok  # the next event followed the kept one, not the undone one
+
+
+def test_a_rolled_back_transaction_leaves_no_stale_head(case):
+    with pytest.raises(RuntimeError):
+        _record_then_fail(case)
+    audit_record(actor=None, action="test.after", obj=case, case_id=case.pk)
+    assert audit_verify().ok
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "statement",

@@ -80,7 +80,15 @@ def test_database_url_selects_postgresql():
         "db.internal",
         "6543",
     )
-    assert config["OPTIONS"] == {"sslmode": "require"}
-    assert config["CONN_MAX_AGE"] == 0
+    assert config["OPTIONS"] == {"sslmode": "require", "server_side_binding": True}
+    assert env.database_from_url("postgres://h/kyc?server_side_binding=off")["OPTIONS"]["server_side_binding"] is False
     with pytest.raises(ImproperlyConfigured, match="scheme"):
         env.database_from_url("mysql://x/y")
+
+
+def test_connections_are_reused_and_checked(settings):
+    """Persistent connections with a health check: a new PostgreSQL backend per task, per result save and
+    per broker poll cost more CPU than the tasks themselves."""
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 300
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    assert settings.Q_CLUSTER["save_limit"] == -1

@@ -43,6 +43,9 @@ class Document(models.Model):
     ocr_run = models.PositiveIntegerField(default=0)
     ocr_next_at = models.DateTimeField(null=True, blank=True)
     ocr_lease_until = models.DateTimeField(null=True, blank=True)
+    # A task for this document waits in the broker (possibly delayed until ocr_next_at). The sweeper only
+    # dispatches queued documents without one, so a long backlog is never enqueued twice.
+    ocr_task_queued = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -73,6 +73,27 @@ def _forget_chain() -> None:
     connection._kyc_audit_chain = None  # type: ignore[attr-defined]
 
 
+def _cached_head(chain: int) -> tuple[int, str] | None:
+    """The chain's head as this transaction last wrote it, while that is still certain: the chain lock
+    is held to the end of the transaction, and the marker callback that came with the event is still
+    pending (Django drops pending callbacks when the transaction or the savepoint rolls back)."""
+    cached = getattr(connection, "_kyc_audit_head", None)
+    if cached is None or cached[0] != chain:
+        return None
+    marker = cached[3]
+    if not any(entry[1] is marker for entry in connection.run_on_commit):
+        return None
+    return cached[1], cached[2]
+
+
+def _remember_head(chain: int, seq: int, digest: str) -> None:
+    def marker() -> None:
+        connection._kyc_audit_head = None  # type: ignore[attr-defined]
+
+    transaction.on_commit(marker)
+    connection._kyc_audit_head = (chain, seq, digest, marker)  # type: ignore[attr-defined]
+
+
 def actor_label(actor: User | None) -> str:
     return actor.get_username() if actor is not None else SYSTEM
 
@@ -94,8 +115,10 @@ def audit_record(
     # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's work too.
     with transaction.atomic(savepoint=False):
         chain = _chain_for(case_id or getattr(obj, "pk", ""))
-        _lock_chain(chain)
-        last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+        last = _cached_head(chain)  # a second event in one transaction needs no lock or read
+        if last is None:
+            _lock_chain(chain)
+            last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AuditEvent(
             chain=chain,
@@ -113,6 +136,7 @@ def audit_record(
         )
         event.hash = event_hash(event)
         event.save(force_insert=True)
+        _remember_head(chain, seq, event.hash)
         return event
 
 

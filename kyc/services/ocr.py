@@ -20,8 +20,12 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.tasks import async_task
 
+from kyc import ratelimit
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Case, Document, OcrAttempt, ProviderState
@@ -33,9 +37,10 @@ from kyc.services.providers import (
     forget_suspended,
     provider_for,
     provider_suspend,
+    quota_key,
+    quota_rate,
     routes,
     suspended_providers,
-    wait_for_quota,
 )
 from kyc.services.results import result_apply
 from kyc.storage import private_storage
@@ -44,8 +49,10 @@ from ocr_providers.documents import DocumentType, Side
 
 log = logging.getLogger(__name__)
 TASK = "kyc.tasks.document_ocr_task"
-SHORT_WAIT = 15.0  # a task sleeps this long at most for a document's next attempt; longer waits go to the sweeper
+SHORT_WAIT = 15.0  # a document due later than this gets no task now: the sweeper dispatches it when due
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
+LATE_TOLERANCE = 0.02  # seconds a call may leave after its slot; later, it takes a fresh slot
+TICKET_PACE = 1.1  # quota-deferred documents come back 10% faster than slots free up, so none is left idle
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
 
@@ -53,8 +60,32 @@ _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "ima
 # --- queueing -------------------------------------------------------------------------------------------
 
 
-def _enqueue_on_commit(document_id: Any) -> None:
-    transaction.on_commit(lambda: async_task(TASK, str(document_id), group="ocr"))
+class _DelayedBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
+    """The ORM broker, enqueueing a task that no cluster sees before ``eta``: the ORM broker hands out
+    rows whose ``lock`` has passed, so a lock in the future is the countdown django-q2 does not have."""
+
+    def __init__(self, eta: Any) -> None:
+        super().__init__(list_key=Conf.CLUSTER_NAME)
+        self.eta = eta
+
+    def enqueue(self, task: str) -> Any:
+        return self.get_connection().create(key=self.list_key, payload=task, lock=self.eta).pk
+
+
+def _enqueue(document_id: Any, delay: float = 0.0) -> None:
+    if delay <= 0 or not Conf.ORM:
+        async_task(TASK, str(document_id), group="ocr")
+    elif Conf.SYNC:  # tests run tasks in-process: wait here instead
+        time.sleep(min(delay, SHORT_WAIT))
+        async_task(TASK, str(document_id), group="ocr")
+    else:
+        eta = timezone.now() + timedelta(seconds=delay)
+        async_task(TASK, str(document_id), group="ocr", broker=_DelayedBroker(eta))
+
+
+def _enqueue_on_commit(document_id: Any, delay: float = 0.0) -> None:
+    """Enqueue once the caller's transaction commits; the caller also sets ``ocr_task_queued``."""
+    transaction.on_commit(lambda: _enqueue(document_id, delay))
 
 
 @transaction.atomic
@@ -69,7 +100,7 @@ def document_queue(*, document: Document, actor: User | None, reason: str = "") 
         actor=actor,
         reason=reason or ("re-run" if rerun else ""),
         data={"run": document.ocr_run + 1},
-        also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now()},
+        also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now(), "ocr_task_queued": True},
     )
     _enqueue_on_commit(document.pk)
     return document
@@ -160,8 +191,10 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
     return True
 
 
-def _claim(document_id: Any) -> Claim | float | None:
-    """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do)."""
+def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
+    """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
+    The plan's attempt rows are reused when the document has not changed since it was read (attempts
+    are only ever added or changed together with a document save)."""
     with transaction.atomic():
         document = _lock(document_id)
         if document is None:
@@ -176,13 +209,16 @@ def _claim(document_id: Any) -> Claim | float | None:
             return None
         if document.ocr_next_at and document.ocr_next_at > now:
             return (document.ocr_next_at - now).total_seconds()
-        rows = _attempt_rows(document)
+        unchanged = plan is not None and plan.seen == document.updated_at and plan.status == document.status
+        rows = list(plan.rows) if plan is not None and unchanged else _attempt_rows(document)
         choice = next_step(document, rows)
         if isinstance(choice, tuple):
             number = max((row[2] for row in rows), default=0) + 1
             return _start_attempt(document, *choice, number=number, now=now)
-        if choice == "wait":
-            Document.objects.filter(pk=document.pk).update(ocr_next_at=now + timedelta(minutes=5))
+        if choice == "wait":  # no task until then: the sweeper dispatches it, or resuming the provider does
+            Document.objects.filter(pk=document.pk).update(
+                ocr_next_at=now + timedelta(minutes=5), ocr_task_queued=False
+            )
             return None
         _document_set_status(
             document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
@@ -205,7 +241,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         to=DocumentStatus.PROCESSING,
         actor=None,
         data={"attempt": number, "provider": str(step)},
-        also={"ocr_lease_until": now + timedelta(seconds=conf()["lease_seconds"])},
+        also={"ocr_lease_until": now + timedelta(seconds=conf()["lease_seconds"]), "ocr_task_queued": False},
     )
     return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
 
@@ -213,12 +249,16 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
 # --- calling --------------------------------------------------------------------------------------------
 
 
-def _request(claim: Claim) -> OcrRequest:
+def _request(claim: Claim, not_before: float) -> OcrRequest:
     with private_storage().open(claim.image, "rb") as handle:
         image = handle.read()
     action = "" if claim.step.action == "auto" else claim.step.action
     return OcrRequest(
-        image=image, document_type=DocumentType(claim.document_type), side=Side(claim.side), action=action
+        image=image,
+        document_type=DocumentType(claim.document_type),
+        side=Side(claim.side),
+        action=action,
+        not_before=not_before,
     )
 
 
@@ -232,24 +272,150 @@ def _call(claim: Claim, request: OcrRequest) -> OcrResult | OcrError:
         return OcrUnavailable(f"the provider failed unexpectedly ({type(error).__name__})", code="provider_crashed")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What an unlocked look at the document says its next attempt will use."""
+
+    index: int
+    step: RouteStep
+    rows: tuple[tuple[int, int, int, str], ...]  # the attempt rows the plan was made from
+    seen: Any  # the document's updated_at then
+    status: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    step: RouteStep
+    send_at: float  # monotonic time the call may leave
+
+
+def _plan(document_id: Any) -> Plan | float | str | None:
+    """Without locks: the next attempt's route step, seconds until the document is due (or until
+    another worker's lease ends), ``"claim"`` when only the claim can decide (suspended providers,
+    every attempt used), or None when there is nothing to do."""
+    fields = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at")
+    document = Document.objects.only(*fields).filter(pk=document_id).first()
+    if document is None:
+        return None
+    now = timezone.now()
+    if document.status == DocumentStatus.PROCESSING:
+        if document.ocr_lease_until is None:
+            return None
+        if document.ocr_lease_until > now:
+            return (document.ocr_lease_until - now).total_seconds()
+    elif document.status != DocumentStatus.QUEUED:
+        return None
+    elif document.ocr_next_at and document.ocr_next_at > now:
+        return (document.ocr_next_at - now).total_seconds()
+    rows = _attempt_rows(document)
+    choice = next_step(document, rows)
+    if not isinstance(choice, tuple):
+        return "claim"
+    return Plan(choice[0], choice[1], tuple(rows), document.updated_at, document.status)
+
+
+def _reserve(step: RouteStep) -> Slot | float | None:
+    """A quota slot a little ahead (time to claim and sign first), if one is free within the horizon;
+    else the seconds until the next free one. None when the step has no quota."""
+    rate = quota_rate(step)
+    if not rate:
+        return None
+    settings = conf()
+    asked = time.monotonic()
+    reservation = ratelimit.limiter().reserve(
+        quota_key(step), rate, max_wait=settings["quota_horizon"], lead=settings["quota_lead"]
+    )
+    if not reservation.granted:
+        return reservation.wait
+    return Slot(step, asked + reservation.wait)
+
+
+def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
+    """The monotonic time the claimed call may leave: the reserved slot when it is still good, else a
+    fresh one (the claim chose another step, or the worker ran late); None when none comes soon enough."""
+    rate = quota_rate(claim.step)
+    if not rate:
+        return 0.0
+    now = time.monotonic()
+    if reserved is not None and reserved.step == claim.step and now <= reserved.send_at + LATE_TOLERANCE:
+        return reserved.send_at
+    # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
+    reservation = ratelimit.limiter().reserve(quota_key(claim.step), rate, max_wait=conf()["max_quota_wait"])
+    return now + reservation.wait if reservation.granted else None
+
+
+def _later(document_id: Any, seconds: float) -> str:
+    """The document is not due yet (or another worker holds it): a delayed task, or none at all when
+    that is far off (the sweeper dispatches it then, and takes over lost leases)."""
+    if seconds > SHORT_WAIT:
+        Document.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(ocr_task_queued=False)
+        return "deferred"
+    _enqueue(document_id, seconds + 0.01)
+    return "not due"
+
+
+def _defer_for_quota(document_id: Any, step: RouteStep, wait: float) -> str:
+    """No slot within the horizon: give the worker back instead of sleeping in it. The document keeps
+    its place in a paced line per quota key (a second GCRA key, 10% faster than the quota), so waiting
+    documents come back about when slots free up, one after another, not all at once."""
+    rate = quota_rate(step)
+    ticket = ratelimit.limiter().reserve(
+        quota_key(step) + ":line",
+        rate * TICKET_PACE,
+        max_wait=1e9,
+        lead=max(0.0, wait - conf()["quota_horizon"] / 2),
+    )
+    with transaction.atomic():
+        Document.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
+            ocr_next_at=timezone.now() + timedelta(seconds=ticket.wait), ocr_task_queued=True
+        )
+        _enqueue_on_commit(document_id, ticket.wait)
+    return "quota deferred"
+
+
 def ocr_document_run(*, document_id: Any) -> str:
-    """The task body. Returns a short status word (stored by django-q2; never personal data)."""
-    for _ in range(3):
-        claim = _claim(document_id)
-        if not isinstance(claim, float):
-            break
-        if claim > SHORT_WAIT:
-            return "deferred"
-        time.sleep(claim)
-    if claim is None or isinstance(claim, float):
+    """The task body. Returns a short status word (stored by django-q2; never personal data).
+
+    Order matters for the quota: look (no locks), reserve a slot a little ahead, claim under the row
+    lock, read the image and sign the request, and only then wait for the slot, so the call leaves on
+    time. A slot too far off hands the worker back (a delayed task) instead of holding it asleep, so
+    one busy quota cannot starve the others of workers."""
+    plan = _plan(document_id)
+    if plan is None:
         return "nothing to do"
-    request = _request(claim)  # everything slow happens before the quota slot, so the call leaves on time
-    waited = wait_for_quota(claim.step)
-    if waited is None:
+    if isinstance(plan, float):
+        return _later(document_id, plan)
+    reserved: Slot | None = None
+    if isinstance(plan, Plan):
+        slot = _reserve(plan.step)
+        if isinstance(slot, float):
+            return _defer_for_quota(document_id, plan.step, slot)
+        reserved = slot
+    claim = _claim(document_id, plan if isinstance(plan, Plan) else None)
+    if isinstance(claim, float):
+        return _later(document_id, claim)
+    if claim is None:
+        return "nothing to do"
+    send_at = _slot_for(claim, reserved)
+    if send_at is None:
         return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
-    started = time.monotonic()
+    request = _request(claim, send_at)
+    ready = time.monotonic()
     outcome = _call(claim, request)
-    return _finish(claim, outcome, int((time.monotonic() - started) * 1000), quota_wait_ms=int(waited * 1000))
+    ended = time.monotonic()
+    # quota wait: how long the ready request waited for its slot; vendor latency: from the send on
+    quota_wait = max(0.0, send_at - ready)
+    latency = max(0.0, ended - max(ready, send_at))
+    return _finish(claim, outcome, int(latency * 1000), quota_wait_ms=int(quota_wait * 1000))
+
+
+def task_failed(document_id: Any) -> None:
+    """A task raised: a queued document has no task any more, so the sweeper must dispatch it. (A
+    processing one is recovered through its lease.) Best effort: the database may be what failed."""
+    try:
+        Document.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(ocr_task_queued=False)
+    except Exception:
+        log.warning("could not mark document %s for the sweeper", document_id, exc_info=True)
 
 
 # --- finishing ------------------------------------------------------------------------------------------
@@ -381,16 +547,17 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
         )
         _route_case(document)
         return DocumentStatus.FAILED
+    soon = delay <= SHORT_WAIT  # later retries get their task from the sweeper when due
     _document_set_status(
         document,
         to=DocumentStatus.QUEUED,
         actor=None,
         reason=reason,
         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
-        also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay)},
+        also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay), "ocr_task_queued": soon},
     )
-    if delay <= SHORT_WAIT:
-        _enqueue_on_commit(document.pk)
+    if soon:
+        _enqueue_on_commit(document.pk, delay)
     return "retry"
 
 
@@ -412,15 +579,19 @@ def provider_resume(*, provider: str, actor: User | None) -> None:
     state.save(update_fields=["suspended", "resumed_at"])
     forget_suspended()
     audit_record(actor=actor, action="provider.resumed", obj=state, data={"provider": provider})
-    waiting = Document.objects.filter(status=DocumentStatus.QUEUED).values_list("pk", flat=True)
-    Document.objects.filter(pk__in=list(waiting)).update(ocr_next_at=timezone.now())
+    waiting = list(
+        Document.objects.filter(status=DocumentStatus.QUEUED, ocr_task_queued=False).values_list("pk", flat=True)
+    )
+    Document.objects.filter(pk__in=waiting).update(ocr_next_at=timezone.now(), ocr_task_queued=True)
     for document_id in waiting:
         _enqueue_on_commit(document_id)
 
 
 def ocr_sweep() -> dict[str, int]:
     """The reaper and dispatcher (scheduled every minute): re-queue documents whose worker was lost,
-    and enqueue queued documents whose next attempt is due but whose task is gone or deferred."""
+    and enqueue queued documents that are due and have no task waiting for them. A document whose task
+    waits in a long backlog is left alone, so a big ingest is never enqueued twice; if the broker holds
+    no task at all, every due document gets one (a task lost on the way is recovered here)."""
     now = timezone.now()
     lost = list(
         Document.objects.filter(status=DocumentStatus.PROCESSING, ocr_lease_until__lt=now).values_list("pk", flat=True)
@@ -429,13 +600,17 @@ def ocr_sweep() -> dict[str, int]:
         with transaction.atomic():
             document = _lock(document_id)
             if document is not None and _take_over_if_lost(document, now):
+                Document.objects.filter(pk=document.pk).update(ocr_task_queued=True)
                 _enqueue_on_commit(document.pk)
     due = Document.objects.filter(status=DocumentStatus.QUEUED).filter(
         Q(ocr_next_at__lte=now) | Q(ocr_next_at__isnull=True), updated_at__lt=now - timedelta(seconds=30)
     )
+    if OrmQ.objects.filter(key=Conf.CLUSTER_NAME).exists():
+        due = due.filter(ocr_task_queued=False)
     due_ids = list(due.values_list("pk", flat=True))
+    Document.objects.filter(pk__in=due_ids).update(ocr_task_queued=True)
     for document_id in due_ids:
-        async_task(TASK, str(document_id), group="ocr")
+        _enqueue(document_id)
     return {"requeued_lost": len(lost), "dispatched": len(due_ids)}
 
 

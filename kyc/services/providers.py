@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from kyc import ratelimit
 from kyc.models import ProviderState
 from kyc.routing import RouteStep, parse_quotas, parse_routes
 from kyc.services.audit import audit_record
@@ -82,12 +81,10 @@ def quota_key(step: RouteStep) -> str:
     return f"{step}:{vendor.get('region', '')}:{account_tag}"
 
 
-def wait_for_quota(step: RouteStep) -> float | None:
-    """Seconds waited for a call slot (0 without a quota), or None when none came soon enough."""
+def quota_rate(step: RouteStep) -> float:
+    """Calls per second our limiter allows this step (its quota times the configured share); 0: no quota."""
     rate = quotas().get(str(step))
-    if not rate:
-        return 0.0
-    return ratelimit.acquire(quota_key(step), rate * conf()["quota_share"], max_wait=conf()["max_quota_wait"])
+    return rate * conf()["quota_share"] if rate else 0.0
 
 
 def provider_suspend(*, provider: str, error: OcrError) -> None:

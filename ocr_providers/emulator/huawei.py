@@ -178,7 +178,7 @@ def _handle(state: EmulatorState, req: Incoming, endpoint: str, rid: str) -> Out
     failure = verify(state, req)
     if failure:
         return error(rid, *failure)
-    if not state.quotas.admit(endpoint):
+    if not state.quotas.admit(endpoint, at=req.arrived):
         limit = int(state.quotas.limits[endpoint])
         message = "The throttling threshold has been reached: policy user over ratelimit"
         message += f",limit:{limit},time:1 second"

@@ -10,6 +10,7 @@ queue means "answer normally". Replies travel as JSON over the control endpoint:
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -113,19 +114,25 @@ class Quotas:
         with self._lock:
             self.limits[action] = per_second
 
-    def admit(self, action: str) -> bool:
-        """Record one arrival; False when it is over the action's limit (rejected calls are not counted)."""
+    def admit(self, action: str, at: float | None = None) -> bool:
+        """Record one arrival (at ``at`` on the clock, default now); False when the one-second window
+        ending there already holds the action's limit (rejected calls are not counted). Threads may
+        record arrivals slightly out of order, so the window is counted, not assumed to be the tail."""
         with self._lock:
             limit = self.limits.get(action)
             if limit is None:
                 return True
-            now = self.clock()
+            now = self.clock() if at is None else at
             seen = self._seen[action]
-            while seen and seen[0] <= now - 1.0:
+            while seen and seen[0] <= now - 2.0:  # keep enough history for late-stamped arrivals
                 seen.popleft()
-            if len(seen) >= limit:
+            if sum(1 for t in seen if now - 1.0 < t <= now) >= limit:
                 return False
-            seen.append(now)
+            if not seen or seen[-1] <= now:
+                seen.append(now)
+            else:
+                index = bisect.bisect_right(seen, now)
+                seen.insert(index, now)
             return True
 
     def clear(self) -> None:

@@ -129,6 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        # Tencent counts a call when it arrives, not when its body has been read and its signature
+        # checked: stamp it as soon as the headers are in.
+        arrived = self.server.state.clock()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST:
             self._send(Outgoing(413, b"request too large", {"Content-Type": "text/plain"}), close=True)
@@ -136,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         req = Incoming(
             method=self.command, path=split.path, query=parse_qsl(split.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in self.headers.items()}, body=self.rfile.read(length),
+            headers={k.lower(): v for k, v in self.headers.items()}, body=self.rfile.read(length), arrived=arrived,
         )  # fmt: skip
         state = self.server.state
         if req.path.startswith(CONTROL):

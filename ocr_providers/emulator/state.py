@@ -64,6 +64,7 @@ class Incoming:
     query: list[tuple[str, str]]
     headers: Mapping[str, str]
     body: bytes
+    arrived: float | None = None  # state clock when the request line and headers were in (None: now)
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def _handle(state: EmulatorState, req: Incoming, action: str, rid: str) -> Outgo
     failure = verify(state, req)
     if failure:
         return error(rid, *failure)
-    if not state.quotas.admit(action):
+    if not state.quotas.admit(action, at=req.arrived):
         limit = int(state.quotas.limits[action])
         return error(rid, "RequestLimitExceeded", MESSAGES["RequestLimitExceeded"].format(limit=limit))
     try:

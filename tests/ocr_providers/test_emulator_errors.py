@@ -154,6 +154,35 @@ def test_quotas_answer_each_vendors_rate_limit_error():
     assert emu.count(outcome="ok") == 3
 
 
+def test_a_call_is_counted_when_its_headers_arrive_not_after_its_body_is_checked():
+    """Tencent counts arrivals: the emulator stamps each request as soon as its headers are in, so a
+    slow signature check on a busy server cannot push a call into the next window."""
+    with VendorEmulator() as emu:
+        stamped = []
+        original = emu.state.quotas.admit
+
+        def admit(action, at=None):
+            stamped.append((at, time.time()))
+            return original(action, at)
+
+        emu.state.quotas.admit = admit
+        _tencent(emu).recognize(HKID)
+    (arrived, admitted), *_ = stamped
+    assert arrived is not None
+    assert arrived <= admitted
+
+
+def test_arrivals_stamped_out_of_order_are_counted_in_their_own_window():
+    from ocr_providers.emulator.script import Quotas
+
+    quotas = Quotas(clock=lambda: 10.0, limits={"A": 2})
+    assert quotas.admit("A", at=10.0)
+    assert quotas.admit("A", at=9.5)  # a thread that stamped earlier records later
+    assert not quotas.admit("A", at=10.2)  # (9.2, 10.2] already holds two
+    assert quotas.admit("A", at=10.6)  # (9.6, 10.6] holds one: 10.0
+    assert list(quotas._seen["A"]) == [9.5, 10.0, 10.6]
+
+
 # --- Vendor errors keep their code and message -----------------------------------------------------
 
 VENDOR_ERRORS = [

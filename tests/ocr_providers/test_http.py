@@ -88,3 +88,25 @@ def test_logs_never_carry_keys_tokens_images_or_fields(emulator, caplog):
         result.fields["document_number"].value,
     ]:
         assert value not in text
+
+
+def test_a_request_waits_for_its_slot_after_it_is_built_and_before_it_leaves():
+    """``not_before``: the quota slot. The wait happens right before the send, never after it."""
+    clock = {"now": 100.0}
+    events = []
+
+    def sleep(seconds):
+        events.append(("sleep", round(seconds, 3)))
+        clock["now"] += seconds
+
+    def handler(request):
+        events.append(("sent", clock["now"]))
+        return httpx.Response(200, content=b"{}")
+
+    client = build_client(ProviderConfig(name="t"), vendor="t", transport=httpx.MockTransport(handler))
+    client._monotonic, client._sleep = (lambda: clock["now"]), sleep
+    client.post("https://ocr.example/", content=b"{}", headers={}, not_before=100.25)
+    assert events == [("sleep", 0.25), ("sent", 100.25)]
+    events.clear()
+    client.post("https://ocr.example/", content=b"{}", headers={}, not_before=99.0)  # slot passed: no wait
+    assert events == [("sent", 100.25)]

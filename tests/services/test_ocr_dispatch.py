@@ -1,0 +1,215 @@
+"""How the pipeline hands out workers: quota slots a little ahead, documents whose slot is far off handed
+back as delayed tasks (no attempt, no audit noise), delayed tasks in the ORM broker, and a sweeper that
+never enqueues a document twice."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.brokers.orm import ORM
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from kyc import ratelimit, tasks
+from kyc.choices import DocumentStatus
+from kyc.models import AuditEvent, Document, OcrAttempt
+from kyc.routing import RouteStep
+from kyc.services import ocr
+from kyc.services.documents import document_add
+from kyc.services.providers import quota_key
+from tests.support import ScriptedProvider, specimen_image, truth_result
+
+pytestmark = pytest.mark.django_db
+STEP = RouteStep("scripted", "HKID")
+
+
+@pytest.fixture(autouse=True)
+def scripted(settings):
+    settings.KYC_OCR = {
+        **settings.KYC_OCR,
+        "routes": "hk_id_card=scripted:HKID",
+        "quotas": "scripted:HKID=2",
+        "quota_share": 1.0,
+        "quota_horizon": 0.5,
+        "quota_lead": 0.0,
+        "backoff_base": 0.0,
+    }
+    ScriptedProvider.script.clear()
+    ScriptedProvider.calls.clear()
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Tasks go to the ORM broker's table instead of running in-process."""
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", False)
+    return ORM(list_key="kyc")
+
+
+def _document(case, reviewer):
+    return document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
+
+
+def _queued(case, reviewer, capture):
+    document = _document(case, reviewer)
+    with capture(execute=False):
+        ocr.document_queue(document=document, actor=None)
+    return document
+
+
+def _book_ahead(seconds: float) -> None:
+    """Other workers hold the quota's next ``seconds`` of slots."""
+    for _ in range(int(seconds * 2)):
+        assert ratelimit.limiter().reserve(quota_key(STEP), 2.0, max_wait=100).granted
+
+
+def test_a_document_whose_slot_is_far_off_goes_back_to_the_queue_without_an_attempt(
+    case, reviewer, django_capture_on_commit_callbacks
+):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    events_before = AuditEvent.objects.count()
+    _book_ahead(5)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        assert ocr.ocr_document_run(document_id=document.pk) == "quota deferred"
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.QUEUED
+    assert document.ocr_task_queued
+    # it comes back about when a slot frees up (4.5 s and more ahead), not at once
+    assert document.ocr_next_at > timezone.now() + timedelta(seconds=4)
+    assert len(enqueued) == 1  # its delayed task
+    assert not OcrAttempt.objects.filter(document=document).exists()
+    assert AuditEvent.objects.count() == events_before  # scheduling is not a state change
+    assert ScriptedProvider.calls == []
+
+
+def test_documents_waiting_for_one_quota_come_back_paced_not_all_at_once(
+    case, reviewer, applicant, django_capture_on_commit_callbacks
+):
+    from kyc.services.cases import applicant_create, case_open
+
+    documents = [_queued(case, reviewer, django_capture_on_commit_callbacks)]
+    for index in range(3):
+        other = case_open(
+            applicant=applicant_create(partner=applicant.partner, external_ref=f"P{index}", actor=None), actor=None
+        )
+        documents.append(_queued(other, reviewer, django_capture_on_commit_callbacks))
+    _book_ahead(5)
+    with django_capture_on_commit_callbacks(execute=False):
+        for document in documents:
+            assert ocr.ocr_document_run(document_id=document.pk) == "quota deferred"
+    due = sorted(Document.objects.filter(pk__in=[d.pk for d in documents]).values_list("ocr_next_at", flat=True))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(due)]
+    # one slot apart at 110% of the rate (2/s): 1 / 2.2 s
+    assert all(0.4 < gap < 0.5 for gap in gaps), gaps
+
+
+def test_a_slot_within_the_horizon_is_handed_to_the_provider(case, reviewer, django_capture_on_commit_callbacks):
+    first = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    ScriptedProvider.script.extend([truth_result("hk_id_card"), truth_result("hk_id_card")])
+    asked = time.monotonic()
+    assert ocr.ocr_document_run(document_id=first.pk) == DocumentStatus.EXTRACTED
+    from kyc.services.cases import applicant_create, case_open
+
+    other = case_open(
+        applicant=applicant_create(partner=case.applicant.partner, external_ref="S2", actor=None), actor=None
+    )
+    second = _queued(other, reviewer, django_capture_on_commit_callbacks)
+    assert ocr.ocr_document_run(document_id=second.pk) == DocumentStatus.EXTRACTED
+    slots = [request.not_before for request in ScriptedProvider.calls]
+    assert slots[0] >= asked
+    assert slots[1] - slots[0] == pytest.approx(0.5, abs=0.05)  # one interval at 2/s
+    attempt = OcrAttempt.objects.get(document=second)
+    assert attempt.quota_wait_ms is not None
+    assert attempt.quota_wait_ms <= 500
+
+
+def test_a_worker_late_for_its_slot_takes_a_fresh_one(case, reviewer, django_capture_on_commit_callbacks):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    claim = ocr._claim(document.pk)
+    assert isinstance(claim, ocr.Claim)
+    stale = ocr.Slot(STEP, time.monotonic() - 1.0)  # the worker stalled a second past its slot
+    fresh = ocr._slot_for(claim, stale)
+    assert fresh is not None
+    assert fresh >= time.monotonic() - 0.05
+    on_time = ocr.Slot(STEP, time.monotonic() + 0.3)
+    assert ocr._slot_for(claim, on_time) == on_time.send_at
+
+
+def test_a_delayed_task_stays_invisible_to_the_clusters_until_it_is_due(case, reviewer, broker):
+    document = _document(case, reviewer)
+    ocr._enqueue(document.pk, delay=30)
+    row = OrmQ.objects.get()
+    assert timedelta(seconds=29) < row.lock - timezone.now() <= timedelta(seconds=30)
+    assert SignedPackage.loads(row.payload)["args"] == (str(document.pk),)
+    broker_poll = broker.dequeue()
+    assert not broker_poll  # nothing handed out yet
+    OrmQ.objects.update(lock=timezone.now() - timedelta(seconds=1))
+    assert [pk for pk, _ in broker.dequeue()] == [row.pk]
+
+
+def _overdue(document: Document, **fields) -> None:
+    Document.objects.filter(pk=document.pk).update(
+        ocr_next_at=timezone.now() - timedelta(minutes=5), updated_at=timezone.now() - timedelta(minutes=5), **fields
+    )
+
+
+def test_the_sweeper_leaves_documents_whose_task_waits_in_the_backlog(
+    case, reviewer, broker, django_capture_on_commit_callbacks
+):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    ocr._enqueue(document.pk)  # its task, still waiting behind a long backlog
+    _overdue(document)
+    assert ocr.ocr_sweep()["dispatched"] == 0
+    assert OrmQ.objects.count() == 1
+
+
+def test_the_sweeper_dispatches_a_due_document_that_has_no_task(
+    case, reviewer, broker, django_capture_on_commit_callbacks
+):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    ocr._enqueue(document.pk)  # another document's task keeps the broker non-empty
+    _overdue(document, ocr_task_queued=False)  # e.g. its retry was far off, so no task was left
+    assert ocr.ocr_sweep()["dispatched"] == 1
+    document.refresh_from_db()
+    assert document.ocr_task_queued
+    assert OrmQ.objects.count() == 2
+    assert ocr.ocr_sweep()["dispatched"] == 0  # and only once
+
+
+def test_with_an_empty_broker_every_due_document_gets_a_task(
+    case, reviewer, broker, django_capture_on_commit_callbacks
+):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)  # its task was lost on the way
+    _overdue(document)
+    assert OrmQ.objects.count() == 0
+    assert ocr.ocr_sweep()["dispatched"] == 1
+    assert OrmQ.objects.count() == 1
+
+
+def test_a_task_that_raises_leaves_its_document_to_the_sweeper(
+    monkeypatch, case, reviewer, django_capture_on_commit_callbacks
+):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(ocr, "ocr_document_run", broken)
+    with pytest.raises(RuntimeError):
+        tasks.document_ocr_task(str(document.pk))
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.QUEUED
+    assert not document.ocr_task_queued
+
+
+def test_a_document_not_due_for_long_keeps_no_task(case, reviewer, django_capture_on_commit_callbacks):
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    Document.objects.filter(pk=document.pk).update(ocr_next_at=timezone.now() + timedelta(minutes=10))
+    assert ocr.ocr_document_run(document_id=document.pk) == "deferred"
+    document.refresh_from_db()
+    assert not document.ocr_task_queued  # the sweeper dispatches it when due
