@@ -14,6 +14,7 @@ __all__ = ["check_duplicate_document_number", "check_hkid_check_digit", "number_
 HKID_CHECK_DIGIT = "hkid_check_digit"
 DUPLICATE = "duplicate_document_number"
 HKID_NAMESPACE = "hkid"
+HOLDERS_SHOWN = 20  # other holders named in a failed duplicate check; a reviewer needs the first few
 
 # Sides that carry an HKID number, and the field it is in.
 _HKID_FIELDS = {
@@ -68,8 +69,11 @@ def check_duplicate_document_number(inp: CheckInput) -> CheckOutcome:
     others = list(dict.fromkeys(inp.duplicate_lookup(namespace, number)))
     if not others:
         return CheckOutcome(DUPLICATE, PASS, "No other applicant holds this number.", data)
-    data["other_applicants"] = others
+    more = len(others) > HOLDERS_SHOWN
+    data["other_applicants"] = others[:HOLDERS_SHOWN]
+    data["more_applicants"] = more
+    count = f"more than {HOLDERS_SHOWN}" if more else str(len(others))
     plural = "applicant" if len(others) == 1 else "applicants"
     label = "HKID number" if namespace == HKID_NAMESPACE else "document number"
-    detail = f"The {label} {mask_number(number)} already belongs to {len(others)} other {plural}."
+    detail = f"The {label} {mask_number(number)} already belongs to {count} other {plural}."
     return CheckOutcome(DUPLICATE, FAIL, detail, data)

@@ -127,6 +127,9 @@ class Claim:
     document_type: str
     side: str
     image: str
+    number: int = 0  # the attempt's number and route step, so finishing needs no read of it
+    step_index: int = 0
+    lease: Any = None  # the lease this claim set: another claim's lease means the document moved on
 
 
 def _attempt_rows(document: Document) -> list[tuple[int, int, int, str]]:
@@ -236,14 +239,26 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         provider=step.provider,
         action=step.action,
     )
+    lease = now + timedelta(seconds=conf()["lease_seconds"])
     _document_set_status(
         document,
         to=DocumentStatus.PROCESSING,
         actor=None,
         data={"attempt": number, "provider": str(step)},
-        also={"ocr_lease_until": now + timedelta(seconds=conf()["lease_seconds"]), "ocr_task_queued": False},
+        also={"ocr_lease_until": lease, "ocr_task_queued": False},
     )
-    return Claim(document.pk, attempt.pk, document.ocr_run, step, document.document_type, document.side, document.image)
+    return Claim(
+        document.pk,
+        attempt.pk,
+        document.ocr_run,
+        step,
+        document.document_type,
+        document.side,
+        document.image,
+        number=number,
+        step_index=step_index,
+        lease=lease,
+    )
 
 
 # --- calling --------------------------------------------------------------------------------------------
@@ -469,11 +484,22 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
         document = (
             Document.objects.select_for_update(of=("self",)).select_related("case__applicant").get(pk=claim.document_id)
         )
-        attempt = OcrAttempt.objects.select_for_update().get(pk=claim.attempt_id)
+        # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
+        # takeover always moves the document on (a status change, then a new claim's lease).
+        attempt = OcrAttempt(
+            pk=claim.attempt_id,
+            document_id=claim.document_id,
+            number=claim.number,
+            run=claim.run,
+            route_step=claim.step_index,
+            provider=claim.step.provider,
+            action=claim.step.action,
+        )
+        attempt._state.adding = False
         stale = (
-            attempt.outcome != OcrOutcome.SENT
-            or document.status != DocumentStatus.PROCESSING
+            document.status != DocumentStatus.PROCESSING
             or document.ocr_run != claim.run
+            or (claim.lease is not None and document.ocr_lease_until != claim.lease)
         )
         _record_attempt(
             attempt, outcome, latency_ms, quota_wait_ms, applied=not stale and isinstance(outcome, OcrResult)

@@ -9,6 +9,7 @@ reads in the image instead.
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
 from ocr_providers.checkdigits import hkid_check_char
@@ -16,8 +17,22 @@ from ocr_providers.documents import DocumentType, Side
 
 __all__ = ["PORTRAIT_B64", "SAMPLES"]
 
-# A placeholder "portrait": JPEG start and end markers around zero bytes; enough for magic-byte sniffing.
-PORTRAIT_B64 = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 28 + b"\xff\xd9").decode("ascii")
+
+def _placeholder_portrait() -> bytes:
+    """A small, valid JPEG (a grey head-and-shoulders outline), so the pipeline stores the fixed
+    samples' portraits as it would a vendor's, instead of discarding them as corrupt."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (60, 80), (214, 220, 226))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((18, 10, 42, 40), fill=(150, 150, 158))
+    draw.rectangle((10, 46, 50, 80), fill=(120, 124, 134))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+PORTRAIT_B64 = base64.b64encode(_placeholder_portrait()).decode("ascii")
 
 _HKID = "A123456"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kyc.checks import FAIL, NOT_AVAILABLE, PASS, check_duplicate_document_number, check_hkid_check_digit
+from kyc.checks.numbers import HOLDERS_SHOWN
 from ocr_providers.checkdigits import hkid_check_char
 from ocr_providers.documents import DocumentType, Side
 from tests.checks.specimens import ALL_SIDES, INDICES, lookup_returning, make_input, truth
@@ -98,6 +99,15 @@ def test_a_number_another_applicant_holds_fails(document_type, side):
     assert outcome.data["other_applicants"] == ["41", "7"]
     assert "2 other applicants" in outcome.detail
     assert number not in outcome.detail
+
+
+def test_many_holders_are_capped_and_said_to_be_more():
+    lookup = lookup_returning(*[str(n) for n in range(HOLDERS_SHOWN + 1)])
+    outcome = check_duplicate_document_number(make_input(HKID, duplicate_lookup=lookup))
+    assert outcome.result == FAIL
+    assert len(outcome.data["other_applicants"]) == HOLDERS_SHOWN
+    assert outcome.data["more_applicants"] is True
+    assert f"more than {HOLDERS_SHOWN} other applicants" in outcome.detail
 
 
 def test_the_hkid_number_on_a_travel_permit_back_is_called_an_hkid_number():

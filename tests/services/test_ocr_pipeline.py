@@ -307,6 +307,32 @@ def test_a_duplicate_number_lands_in_review_naming_the_check(
     assert str(case.applicant_id) not in check.detail
 
 
+def test_an_applicant_holding_a_number_on_several_documents_is_named_once(
+    case, partner, reviewer, document, django_capture_on_commit_callbacks
+):
+    ScriptedProvider.script.append(truth_result("hk_id_card"))
+    queue(document, django_capture_on_commit_callbacks)
+    again = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
+    ScriptedProvider.script.append(truth_result("hk_id_card"))
+    queue(again, django_capture_on_commit_callbacks)  # the same applicant, the same number, twice
+    other_case = _second_applicant_case(partner, "APP-0003")
+    other = document_add(
+        case=other_case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
+    ScriptedProvider.script.append(truth_result("hk_id_card"))
+    queue(other, django_capture_on_commit_callbacks)
+    check = Check.objects.get(document=other, code="duplicate_document_number")
+    assert check.data["other_applicants"] == [str(case.applicant_id)]
+    assert "1 other applicant." in check.detail
+    # the lookup itself returns each holder once (it used to return one row per stored field)
+    from kyc.services.duplicates import duplicate_lookup_for
+
+    number = check.data["namespace"], truth_result("hk_id_card").fields["document_number"].value
+    assert duplicate_lookup_for(other_case.applicant)(*number) == [str(case.applicant_id)]
+
+
 def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(
     settings, case, partner, reviewer, document, django_capture_on_commit_callbacks
 ):
