@@ -84,8 +84,14 @@ def _enqueue(document_id: Any, delay: float = 0.0) -> None:
 
 
 def _enqueue_on_commit(document_id: Any, delay: float = 0.0) -> None:
-    """Enqueue once the caller's transaction commits; the caller also sets ``ocr_task_queued``."""
-    transaction.on_commit(lambda: _enqueue(document_id, delay))
+    """A task that exists exactly when the caller's transaction commits (the caller also sets
+    ``ocr_task_queued``). The ORM broker writes its row in that transaction, an outbox: no crash
+    between the commit and the enqueue can leave a document waiting for a task that never comes. In
+    sync mode (tests) the task runs once the transaction has committed."""
+    if Conf.SYNC or not Conf.ORM:
+        transaction.on_commit(lambda: _enqueue(document_id, delay))
+    else:
+        _enqueue(document_id, delay)
 
 
 @transaction.atomic

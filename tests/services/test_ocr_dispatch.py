@@ -158,11 +158,31 @@ def _overdue(document: Document, **fields) -> None:
     )
 
 
+def test_a_task_is_written_in_the_transaction_that_queues_its_document(case, reviewer, broker):
+    from django.db import transaction
+
+    document = _document(case, reviewer)
+    seen = []
+
+    def queue_then_fail():
+        with transaction.atomic():
+            ocr.document_queue(document=document, actor=None)
+            seen.append(OrmQ.objects.count())  # not after the commit: in it
+            raise RuntimeError("the caller fails later in the same transaction")
+
+    with pytest.raises(RuntimeError):
+        queue_then_fail()
+    assert seen == [1]
+    assert OrmQ.objects.count() == 0  # rolled back with the status change
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.RECEIVED
+
+
 def test_the_sweeper_leaves_documents_whose_task_waits_in_the_backlog(
     case, reviewer, broker, django_capture_on_commit_callbacks
 ):
-    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
-    ocr._enqueue(document.pk)  # its task, still waiting behind a long backlog
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)  # its task, in a long backlog
+    assert OrmQ.objects.count() == 1  # written in the queueing transaction
     _overdue(document)
     assert ocr.ocr_sweep()["dispatched"] == 0
     assert OrmQ.objects.count() == 1
@@ -172,8 +192,10 @@ def test_the_sweeper_dispatches_a_due_document_that_has_no_task(
     case, reviewer, broker, django_capture_on_commit_callbacks
 ):
     document = _queued(case, reviewer, django_capture_on_commit_callbacks)
-    ocr._enqueue(document.pk)  # another document's task keeps the broker non-empty
-    _overdue(document, ocr_task_queued=False)  # e.g. its retry was far off, so no task was left
+    # its task ran and left none (its retry was far off); another document's task keeps the broker busy
+    OrmQ.objects.all().delete()
+    ocr._enqueue(document.pk)
+    _overdue(document, ocr_task_queued=False)
     assert ocr.ocr_sweep()["dispatched"] == 1
     document.refresh_from_db()
     assert document.ocr_task_queued
@@ -184,7 +206,8 @@ def test_the_sweeper_dispatches_a_due_document_that_has_no_task(
 def test_with_an_empty_broker_every_due_document_gets_a_task(
     case, reviewer, broker, django_capture_on_commit_callbacks
 ):
-    document = _queued(case, reviewer, django_capture_on_commit_callbacks)  # its task was lost on the way
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    OrmQ.objects.all().delete()  # its task was lost (say, a broker restored from an old backup)
     _overdue(document)
     assert OrmQ.objects.count() == 0
     assert ocr.ocr_sweep()["dispatched"] == 1
