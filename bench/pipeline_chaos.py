@@ -61,7 +61,7 @@ def main() -> int:
             if not cluster_killed and elapsed > 12:
                 victim = run.clusters[0]
                 h.kill_cluster(victim)
-                run.clusters[0] = h.start_cluster(run.env, args.workers, run.var / "cluster0-restarted.log")
+                run.clusters[0] = h.start_cluster(run.env, args.workers, run.var / "cluster0-restarted.log", nice=5)
                 cluster_killed = True
                 print(f"[{elapsed:5.1f}s] killed cluster 0 (every process) and started it again", flush=True)
             elif elapsed > (kills + 1) * args.kill_every:

@@ -79,7 +79,7 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
             **redis_env,
         )
         ids = h.create_documents({"exit_entry_permit": 40, "mainland_travel_permit": 40})
-        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log") for i in range(2)]
+        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log", nice=5) for i in range(2)]
         _assert_running(clusters, tmp_path)
         final = h.wait_final(ids, timeout=240)
     assert final == {"extracted": 80}
@@ -95,7 +95,7 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, cluste
         env = cluster_env(emulator, KYC_Q_TIMEOUT="6", KYC_Q_RETRY="10", KYC_OCR_LEASE_SECONDS="5")
         call_command("kyc_sync_schedules", verbosity=0)  # the reaper runs as it does in production
         ids = h.create_documents({"mainland_travel_permit": 30})
-        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log") for i in range(2)]
+        clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log", nice=5) for i in range(2)]
         _assert_running(clusters, tmp_path)
         kills, deadline = 0, time.monotonic() + 60
         while kills < 4 and time.monotonic() < deadline:
