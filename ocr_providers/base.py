@@ -39,6 +39,9 @@ class OcrRequest:
     # Monotonic time (time.monotonic) before which the request must not leave: the caller's quota slot.
     # The provider builds and signs everything first and waits only right before sending.
     not_before: float = 0.0
+    # Monotonic time after which the request must not leave (0: no limit): a call that misses its slot
+    # by more than a little would crowd the next slot's call into one vendor window.
+    send_by: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -96,15 +96,22 @@ class VendorHttpClient:
         action: str = "",
         request_id_header: str = "",
         not_before: float = 0.0,
+        send_by: float = 0.0,
     ) -> HttpResponse:
         """POST ``content`` exactly as given and return the whole response, or raise an ``OcrError``.
         With ``not_before`` (monotonic seconds), wait until then first: the request is already built and
-        signed, so it leaves at its quota slot."""
+        signed, so it leaves at its quota slot. Past ``send_by`` it does not leave at all
+        (``OcrUnavailable`` with code ``slot_missed``: nothing was sent, the caller takes a new slot)."""
         deadline_at = deadline_at if deadline_at is not None else self.deadline_from_now()
         early = not_before - self._monotonic()
         if early > 0:
             self._sleep(early)
         started = self._monotonic()
+        if send_by and started > send_by:
+            raise OcrUnavailable(
+                f"the quota slot passed {int((started - send_by) * 1000)} ms before the request could leave",
+                code="slot_missed",
+            )
         remaining = deadline_at - started
         if remaining <= 0:
             raise OcrUnavailable("deadline reached before the request was sent", code="timeout")

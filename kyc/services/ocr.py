@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +52,7 @@ TASK = "kyc.tasks.document_ocr_task"
 SHORT_WAIT = 15.0  # a document due later than this gets no task now: the sweeper dispatches it when due
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
 LATE_TOLERANCE = 0.02  # seconds a call may leave after its slot; later, it takes a fresh slot
+SLOT_MISSED = "slot_missed"  # the provider's HTTP layer refused to send past the slot (nothing was sent)
 TICKET_PACE = 1.1  # quota-deferred documents come back 10% faster than slots free up, so none is left idle
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
@@ -270,7 +271,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
 # --- calling --------------------------------------------------------------------------------------------
 
 
-def _request(claim: Claim, not_before: float) -> OcrRequest:
+def _request(claim: Claim, send_at: float) -> OcrRequest:
     with private_storage().open(claim.image, "rb") as handle:
         image = handle.read()
     action = "" if claim.step.action == "auto" else claim.step.action
@@ -279,7 +280,8 @@ def _request(claim: Claim, not_before: float) -> OcrRequest:
         document_type=DocumentType(claim.document_type),
         side=Side(claim.side),
         action=action,
-        not_before=not_before,
+        not_before=send_at,
+        send_by=send_at + LATE_TOLERANCE if send_at else 0.0,
     )
 
 
@@ -423,6 +425,16 @@ def ocr_document_run(*, document_id: Any) -> str:
     request = _request(claim, send_at)
     ready = time.monotonic()
     outcome = _call(claim, request)
+    for _ in range(2):  # the worker stalled past its slot before the send: nothing left, take a new slot
+        if not (isinstance(outcome, OcrUnavailable) and outcome.code == SLOT_MISSED):
+            break
+        fresh = _slot_for(claim, None)
+        if fresh is None:
+            break
+        send_at, ready = fresh, time.monotonic()
+        outcome = _call(claim, replace(request, not_before=send_at, send_by=send_at + LATE_TOLERANCE))
+    if isinstance(outcome, OcrUnavailable) and outcome.code == SLOT_MISSED:
+        outcome = OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE)
     ended = time.monotonic()
     # quota wait: how long the ready request waited for its slot; vendor latency: from the send on
     quota_wait = max(0.0, send_at - ready)

@@ -73,7 +73,7 @@ class HuaweiOcrProvider:
         endpoint = self._endpoint_for(request)
         started = time.monotonic()
         body = json.dumps(self._body(endpoint, request)).encode("utf-8")
-        response = self._call(endpoint, body, request.not_before)
+        response = self._call(endpoint, body, request.not_before, request.send_by)
         result = self._parse(response)
         extraction = MAPPERS[endpoint](result)
         rid = response.header("X-Request-Id")
@@ -119,12 +119,12 @@ class HuaweiOcrProvider:
             return self.config.endpoint.rstrip("/")
         return f"https://ocr.{self.config.region}.myhuaweicloud.com"
 
-    def _call(self, endpoint: str, body: bytes, not_before: float = 0.0) -> HttpResponse:
+    def _call(self, endpoint: str, body: bytes, not_before: float = 0.0, send_by: float = 0.0) -> HttpResponse:
         deadline_at = self._http.deadline_from_now()
         if self.tokens is None:
-            return self._send_signed(endpoint, body, deadline_at, not_before)
+            return self._send_signed(endpoint, body, deadline_at, not_before, send_by)
         token = self.tokens.get(deadline_at)
-        response = self._send_with_token(endpoint, body, token, deadline_at, not_before)
+        response = self._send_with_token(endpoint, body, token, deadline_at, not_before, send_by)
         code, message, _ = errors.error_fields(response.body) if response.status >= 400 else ("", "", "")
         if errors.is_token_error(code, message):
             self.tokens.invalidate(token)  # refreshed once; a second refusal is surfaced as it is
@@ -151,22 +151,37 @@ class HuaweiOcrProvider:
         )
         return headers
 
-    def _send_signed(self, endpoint: str, body: bytes, deadline_at: float, not_before: float) -> HttpResponse:
+    def _send_signed(
+        self, endpoint: str, body: bytes, deadline_at: float, not_before: float, send_by: float
+    ) -> HttpResponse:
         path = f"/v2/{self.config.project_id}/ocr/{endpoint}"
         url = self.base_url() + path
         headers = self.signed_headers(path, host_of(url), body)
-        return self._post(url, body, headers, deadline_at, endpoint, not_before)
+        return self._post(url, body, headers, deadline_at, endpoint, not_before, send_by)
 
     def _send_with_token(
-        self, endpoint: str, body: bytes, token: IamToken, deadline_at: float, not_before: float = 0.0
+        self,
+        endpoint: str,
+        body: bytes,
+        token: IamToken,
+        deadline_at: float,
+        not_before: float = 0.0,
+        send_by: float = 0.0,
     ) -> HttpResponse:
         project = self.config.project_id or token.project_id
         url = f"{self.base_url()}/v2/{project}/ocr/{endpoint}"
         headers = {"Content-Type": CONTENT_TYPE, "X-Auth-Token": token.value}
-        return self._post(url, body, headers, deadline_at, endpoint, not_before)
+        return self._post(url, body, headers, deadline_at, endpoint, not_before, send_by)
 
     def _post(
-        self, url: str, body: bytes, headers: dict[str, str], deadline_at: float, action: str, not_before: float
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        deadline_at: float,
+        action: str,
+        not_before: float,
+        send_by: float = 0.0,
     ) -> HttpResponse:
         return self._http.post(
             url,
@@ -176,6 +191,7 @@ class HuaweiOcrProvider:
             action=action,
             request_id_header="X-Request-Id",
             not_before=not_before,
+            send_by=send_by,
         )
 
     @staticmethod

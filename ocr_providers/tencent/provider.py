@@ -87,7 +87,7 @@ class TencentOcrProvider:
         action = self._action_for(request)
         started = time.monotonic()
         body = json.dumps(self._body(action, request)).encode("utf-8")  # built once, hashed and sent as-is
-        payload = self._call(action, body, request.not_before)
+        payload = self._call(action, body, request.not_before, request.send_by)
         extraction = MAPPERS[action.name](payload, request.side)
         return self._result(request, action, payload, extraction, int((time.monotonic() - started) * 1000))
 
@@ -152,14 +152,20 @@ class TencentOcrProvider:
         )
         return headers
 
-    def _call(self, action: Action, body: bytes, not_before: float = 0.0) -> dict[str, Any]:
+    def _call(self, action: Action, body: bytes, not_before: float = 0.0, send_by: float = 0.0) -> dict[str, Any]:
         url = self.endpoint_for(action) + "/"
         host = host_of(url)
         deadline_at = self._http.deadline_from_now()
         for attempt in (1, 2):
             headers = self.headers(action, host, body, int(self._clock()))  # re-signed on every attempt
             response = self._http.post(
-                url, content=body, headers=headers, deadline_at=deadline_at, action=action.name, not_before=not_before
+                url,
+                content=body,
+                headers=headers,
+                deadline_at=deadline_at,
+                action=action.name,
+                not_before=not_before,
+                send_by=send_by if attempt == 1 else 0.0,
             )
             try:
                 payload = self._parse(response)

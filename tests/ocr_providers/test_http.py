@@ -110,3 +110,19 @@ def test_a_request_waits_for_its_slot_after_it_is_built_and_before_it_leaves():
     events.clear()
     client.post("https://ocr.example/", content=b"{}", headers={}, not_before=99.0)  # slot passed: no wait
     assert events == [("sent", 100.25)]
+
+
+def test_a_request_past_its_send_by_time_does_not_leave():
+    clock = {"now": 100.0}
+    sent = []
+    client = build_client(
+        ProviderConfig(name="t"),
+        vendor="t",
+        transport=httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200, content=b"{}")),
+    )
+    client._monotonic = lambda: clock["now"]
+    with pytest.raises(OcrUnavailable) as caught:
+        client.post("https://ocr.example/", content=b"{}", headers={}, not_before=99.9, send_by=99.92)
+    assert caught.value.code == "slot_missed"
+    assert sent == []  # nothing reached the vendor: no quota spent, nothing billed
+    assert client.post("https://ocr.example/", content=b"{}", headers={}, send_by=100.02).status == 200

@@ -236,3 +236,18 @@ def test_a_document_not_due_for_long_keeps_no_task(case, reviewer, django_captur
     assert ocr.ocr_document_run(document_id=document.pk) == "deferred"
     document.refresh_from_db()
     assert not document.ocr_task_queued  # the sweeper dispatches it when due
+
+
+def test_a_call_that_missed_its_slot_before_leaving_takes_a_new_one_in_the_same_attempt(
+    case, reviewer, django_capture_on_commit_callbacks
+):
+    from ocr_providers import OcrUnavailable
+
+    document = _queued(case, reviewer, django_capture_on_commit_callbacks)
+    missed = OcrUnavailable("the quota slot passed before the request could leave", code="slot_missed")
+    ScriptedProvider.script.extend([missed, truth_result("hk_id_card")])
+    assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
+    first, second = ScriptedProvider.calls
+    assert first.send_by == pytest.approx(first.not_before + ocr.LATE_TOLERANCE)
+    assert second.not_before > first.not_before  # a fresh slot, one interval (0.5 s) later
+    assert OcrAttempt.objects.filter(document=document).count() == 1  # nothing was sent the first time
