@@ -26,6 +26,14 @@ class Reservation:
     granted: bool
     # granted: seconds until the reserved slot starts; refused: seconds until the key's next free slot
     wait: float
+    # granted: the slot's start on the limiter's wall clock (epoch seconds). A caller times its call by
+    # this, not by ``wait``: ``wait`` is stale by however long the answer took to come back, and that
+    # differs from worker to worker, which would crowd calls that the limiter spaced.
+    at: float = 0.0
+
+    def send_at(self) -> float:
+        """The slot's start on this process's monotonic clock (hosts keep their clocks in sync)."""
+        return time.monotonic() + (self.at - time.time()) if self.at else time.monotonic() + self.wait
 
 
 class Limiter(Protocol):
@@ -43,7 +51,7 @@ class DatabaseLimiter:
          WHERE key = %(key)s
            AND GREATEST(tat, clock_timestamp() + make_interval(secs => %(lead)s)) - clock_timestamp()
                <= make_interval(secs => %(max_wait)s)
-     RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp())) - %(interval)s
+     RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp())) - %(interval)s, EXTRACT(EPOCH FROM tat) - %(interval)s
     """
     _PG_PEEK = "SELECT EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = %(key)s"
 
@@ -71,7 +79,7 @@ class DatabaseLimiter:
                 cursor.execute(self._PG_PEEK, params)
                 row = cursor.fetchone()
                 return None if row is None else Reservation(False, max(0.0, float(row[0])))
-        return Reservation(True, max(0.0, float(row[0])))
+        return Reservation(True, max(0.0, float(row[0])), float(row[1]))
 
     def _reserve_locked(self, key: str, interval: float, max_wait: float, lead: float) -> Reservation | None:
         with transaction.atomic():
@@ -85,7 +93,7 @@ class DatabaseLimiter:
                 return Reservation(False, max(0.0, (slot.tat - now).total_seconds()))
             slot.tat = start + timedelta(seconds=interval)
             slot.save(update_fields=["tat"])
-        return Reservation(True, wait)
+        return Reservation(True, wait, start.timestamp())
 
 
 class RedisLimiter:
@@ -99,7 +107,7 @@ class RedisLimiter:
         local start = math.max(tat, now + lead)
         if start - now > max_wait then return {0, tostring(math.max(0, tat - now))} end
         redis.call('SET', KEYS[1], tostring(start + interval), 'EX', 3600)
-        return {1, tostring(start - now)}
+        return {1, tostring(start - now), tostring(start)}
     """
 
     def __init__(self, url: str) -> None:
@@ -109,8 +117,8 @@ class RedisLimiter:
         self._script = self._client.register_script(self._SCRIPT)
 
     def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation:
-        granted, wait = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait, lead])
-        return Reservation(bool(granted), float(wait))
+        answer = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait, lead])
+        return Reservation(bool(answer[0]), float(answer[1]), float(answer[2]) if len(answer) > 2 else 0.0)
 
 
 _limiter: Limiter | None = None
@@ -124,14 +132,3 @@ def limiter() -> Limiter:
 
         _limiter = RedisLimiter(settings.REDIS_URL) if settings.REDIS_URL else DatabaseLimiter()
     return _limiter
-
-
-def acquire(key: str, rate: float, *, max_wait: float = 10.0) -> float | None:
-    """Wait for a call slot; returns the seconds waited, or None when the next slot is further away
-    than ``max_wait`` (the caller should re-queue instead of holding a worker)."""
-    reservation = limiter().reserve(key, rate, max_wait)
-    if not reservation.granted:
-        return None
-    if reservation.wait > 0:
-        time.sleep(reservation.wait)
-    return reservation.wait

@@ -73,3 +73,24 @@ def test_keys_are_independent():
     limiter = DatabaseLimiter()
     _reserve(limiter, "a", 3)
     assert limiter.reserve("b", RATE, 5.0).wait < 0.1
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_slots_carry_their_start_on_the_limiters_clock_exactly_one_interval_apart(make):
+    """Callers time their calls by the slot's own start, not by a wait that is stale by the round trip."""
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    starts = [limiter.reserve(key, RATE, 60.0).at for _ in range(5)]
+    assert all(abs((b - a) - INTERVAL) < 1e-3 for a, b in itertools.pairwise(starts)), starts
+    assert abs(starts[0] - time.time()) < 5  # a wall-clock time, comparable across hosts
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_a_lead_puts_the_slot_that_far_ahead_and_a_refusal_says_when_the_next_is_free(make):
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    asked = time.time()
+    first = limiter.reserve(key, RATE, 5.0, lead=0.3)
+    assert first.granted
+    assert first.at - asked >= 0.29  # not before the lead
+    refused = limiter.reserve(key, RATE, 0.1)  # the next free slot is 0.8 s away
+    assert not refused.granted
+    assert 0.6 < refused.wait <= 0.8

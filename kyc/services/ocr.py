@@ -344,13 +344,12 @@ def _reserve(step: RouteStep) -> Slot | float | None:
     if not rate:
         return None
     settings = conf()
-    asked = time.monotonic()
     reservation = ratelimit.limiter().reserve(
         quota_key(step), rate, max_wait=settings["quota_horizon"], lead=settings["quota_lead"]
     )
     if not reservation.granted:
         return reservation.wait
-    return Slot(step, asked + reservation.wait)
+    return Slot(step, reservation.send_at())
 
 
 def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
@@ -364,7 +363,7 @@ def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
         return reserved.send_at
     # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
     reservation = ratelimit.limiter().reserve(quota_key(claim.step), rate, max_wait=conf()["max_quota_wait"])
-    return now + reservation.wait if reservation.granted else None
+    return reservation.send_at() if reservation.granted else None
 
 
 def _later(document_id: Any, seconds: float) -> str:
