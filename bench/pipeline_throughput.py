@@ -11,6 +11,7 @@ spent waiting for the vendor or the limiter) as a share of the vendor latency.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,9 @@ def main() -> int:
         final = h.wait_final(ids, timeout=900)
         elapsed = time.monotonic() - started
         report(run.log, run.emulator, final, elapsed, args)
+        arrivals = run.var / "arrivals.json"
+        arrivals.write_text(json.dumps(run.log.times))
+        print(f"arrival times per action (emulator clock): {arrivals}")
     return 0
 
 
