@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-postgres lint bench-ocr bench-throughput bench-chaos bench-faults clean
+.PHONY: install system-deps run test test-postgres lint bench-ocr bench-throughput bench-chaos bench-faults bench-job-cost clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-chaos: install
 
 bench-faults: install
 	$(PY) bench/pipeline_faults.py
+
+bench-job-cost: install
+	$(PY) bench/pipeline_job_cost.py
 
 clean:
 	rm -rf $(VENV) var
