@@ -362,7 +362,10 @@ def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
     if reserved is not None and reserved.step == claim.step and now <= reserved.send_at + LATE_TOLERANCE:
         return reserved.send_at
     # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
-    reservation = ratelimit.limiter().reserve(quota_key(claim.step), rate, max_wait=conf()["max_quota_wait"])
+    settings = conf()
+    reservation = ratelimit.limiter().reserve(
+        quota_key(claim.step), rate, max_wait=settings["max_quota_wait"], lead=settings["quota_lead"]
+    )
     return reservation.send_at() if reservation.granted else None
 
 
