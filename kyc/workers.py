@@ -47,8 +47,26 @@ def worker_warm_ocr(sender: Any = None, proc_name: str = "", **kwargs: Any) -> b
     return True
 
 
+def worker_build_providers(sender: Any = None, proc_name: str = "", **kwargs: Any) -> list[str]:
+    """``post_spawn`` receiver: build this worker's vendor clients (HTTP pool, TLS context, signer)
+    before its first task, so the first call of each worker does not leave late. Returns their names.
+    A provider that cannot be built is left to the first task, which reports why."""
+    from kyc.services.providers import provider_for, routes
+
+    built = []
+    for name in sorted({step.provider for steps in routes().values() for step in steps} - {LOCAL}):
+        try:
+            provider_for(name)
+        except Exception:
+            log.exception("could not build the %s OCR provider in worker %s", name, proc_name)
+            continue
+        built.append(name)
+    return built
+
+
 def connect() -> None:
     """Connect the worker-start receivers (called once from ``KycConfig.ready``)."""
     from django_q.signals import post_spawn
 
+    post_spawn.connect(worker_build_providers, dispatch_uid="kyc.workers.worker_build_providers")
     post_spawn.connect(worker_warm_ocr, dispatch_uid="kyc.workers.worker_warm_ocr")

@@ -73,3 +73,20 @@ def test_the_pipelines_local_provider_sizes_threads_from_the_worker_count(settin
         assert provider.threads == 2
     finally:
         providers._providers.clear()
+
+
+def test_worker_start_builds_the_routed_vendor_clients(settings, counter):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": "hk_id_card=tencent:HKIDCardOCR>local:auto"}
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert "tencent" in providers._providers  # the HTTP client and signer exist before the first task
+    assert counter.warmed == 1
+
+
+def test_a_vendor_client_that_cannot_be_built_does_not_stop_the_worker(settings, counter, monkeypatch):
+    settings.KYC_OCR = {**settings.KYC_OCR, "routes": ALL_VENDOR}
+
+    def broken(name):
+        raise RuntimeError("no such provider")
+
+    monkeypatch.setattr("kyc.services.providers.provider_for", broken)
+    assert workers.worker_build_providers(proc_name="Process-1") == []
