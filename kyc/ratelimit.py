@@ -3,9 +3,11 @@
 GCRA with reservations: each caller atomically advances the key's theoretical arrival time (``tat``)
 by ``1/rate`` and gets back how long to wait for its own slot, so calls start at least ``1/rate``
 apart on the shared clock, whichever host makes them. No window of one second can then hold more
-than ``ceil(rate)`` call starts. The database backend uses PostgreSQL's clock (immune to worker clock
-skew); on SQLite (one host) the writer lock serialises reservations. With ``REDIS_URL`` set, a Lua
-script on Redis's clock does the same.
+than ``ceil(rate)`` call starts. The database backend hands out slots on PostgreSQL's clock (a worker's
+own clock never decides who gets which slot); on SQLite (one host) the writer lock serialises
+reservations. With ``REDIS_URL`` set, a Lua script on Redis's clock does the same. Each granted slot
+carries its start in epoch seconds, and workers send at that time by their own wall clock, so worker
+hosts keep their clocks in sync (chrony), as RELIABILITY.md 1.4 asks.
 """
 
 from __future__ import annotations
