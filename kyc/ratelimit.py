@@ -12,6 +12,7 @@ hosts keep their clocks in sync (chrony), as RELIABILITY.md 1.4 asks.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kyc.models import RateLimitSlot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,32 @@ class Reservation:
     at: float = 0.0
 
     def send_at(self) -> float:
-        """The slot's start on this process's monotonic clock (hosts keep their clocks in sync)."""
-        return time.monotonic() + (self.at - time.time()) if self.at else time.monotonic() + self.wait
+        """The slot's start on this process's monotonic clock (hosts keep their clocks in sync). A host
+        whose clock is far off the limiter's falls back to ``wait`` and says so in the log."""
+        if not self.at:
+            return time.monotonic() + self.wait
+        ahead = self.at - time.time()
+        off = ahead - self.wait  # minus (this host's clock error + the answer's way back)
+        if abs(off) > CLOCK_TOLERANCE:
+            _warn_clock(off)
+            return time.monotonic() + self.wait
+        return time.monotonic() + ahead
+
+
+CLOCK_TOLERANCE = 0.5  # seconds; more than a round trip on a loaded host, far less than a badly set clock
+_clock_warned_at = -1e9
+
+
+def _warn_clock(off: float) -> None:
+    global _clock_warned_at
+    if time.monotonic() - _clock_warned_at < 600:
+        return
+    _clock_warned_at = time.monotonic()
+    log.warning(
+        "this host's clock is %.0f ms off the rate limiter's; vendor calls are timed less exactly until "
+        "it is fixed (run chrony on every worker host)",
+        -off * 1000,
+    )
 
 
 class Limiter(Protocol):

@@ -94,3 +94,18 @@ def test_a_lead_puts_the_slot_that_far_ahead_and_a_refusal_says_when_the_next_is
     refused = limiter.reserve(key, RATE, 0.1)  # the next free slot is 0.8 s away
     assert not refused.granted
     assert 0.6 < refused.wait <= 0.8
+
+
+def test_a_host_whose_clock_is_far_off_times_by_the_wait_and_says_so(caplog, monkeypatch):
+    from kyc import ratelimit
+    from kyc.ratelimit import Reservation
+
+    monkeypatch.setattr(ratelimit, "_clock_warned_at", -1e9)
+    now = time.time()
+    in_sync = Reservation(True, 0.2, now + 0.2).send_at() - time.monotonic()
+    assert 0.15 < in_sync <= 0.2
+    skewed = Reservation(True, 0.2, now + 3.2)  # this host's clock runs 3 s behind the limiter's
+    with caplog.at_level("WARNING", logger="kyc.ratelimit"):
+        assert 0.15 < skewed.send_at() - time.monotonic() <= 0.2  # the wait, not the 3 s
+    assert "clock is" in caplog.text
+    assert "ms off" in caplog.text
