@@ -134,9 +134,9 @@ class Claim:
     document_type: str
     side: str
     image: str
-    number: int = 0  # the attempt's number and route step, so finishing needs no read of it
-    step_index: int = 0
-    lease: Any = None  # the lease this claim set: another claim's lease means the document moved on
+    number: int  # the attempt's number and route step, so finishing needs no read of it
+    step_index: int
+    lease: Any  # the lease this claim set: another claim's lease means the document moved on
 
 
 def _attempt_rows(document: Document) -> list[tuple[int, int, int, str]]:
@@ -219,8 +219,8 @@ def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
             return None
         if document.ocr_next_at and document.ocr_next_at > now:
             return (document.ocr_next_at - now).total_seconds()
-        unchanged = plan is not None and plan.seen == document.updated_at and plan.status == document.status
-        rows = list(plan.rows) if plan is not None and unchanged else _attempt_rows(document)
+        unchanged = plan is not None and plan.seen == document.updated_at  # every status change saves it
+        rows = list(plan.rows) if unchanged and plan is not None else _attempt_rows(document)
         choice = next_step(document, rows)
         if isinstance(choice, tuple):
             number = max((row[2] for row in rows), default=0) + 1
@@ -303,7 +303,6 @@ class Plan:
     step: RouteStep
     rows: tuple[tuple[int, int, int, str], ...]  # the attempt rows the plan was made from
     seen: Any  # the document's updated_at then
-    status: str
 
 
 @dataclass(frozen=True)
@@ -334,7 +333,7 @@ def _plan(document_id: Any) -> Plan | float | str | None:
     choice = next_step(document, rows)
     if not isinstance(choice, tuple):
         return "claim"
-    return Plan(choice[0], choice[1], tuple(rows), document.updated_at, document.status)
+    return Plan(choice[0], choice[1], tuple(rows), document.updated_at)
 
 
 def _reserve(step: RouteStep) -> Slot | float | None:
@@ -423,7 +422,7 @@ def ocr_document_run(*, document_id: Any) -> str:
         return "nothing to do"
     send_at = _slot_for(claim, reserved)
     if send_at is None:
-        return _finish(claim, OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE), 0)
+        return _finish(claim, _quota_deferred(), 0)
     request = _request(claim, send_at)
     ready = time.monotonic()
     outcome = _call(claim, request)
@@ -436,12 +435,17 @@ def ocr_document_run(*, document_id: Any) -> str:
         send_at, ready = fresh, time.monotonic()
         outcome = _call(claim, replace(request, not_before=send_at, send_by=send_at + LATE_TOLERANCE))
     if isinstance(outcome, OcrUnavailable) and outcome.code == SLOT_MISSED:
-        outcome = OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE)
+        outcome = _quota_deferred()
     ended = time.monotonic()
     # quota wait: how long the ready request waited for its slot; vendor latency: from the send on
     quota_wait = max(0.0, send_at - ready)
     latency = max(0.0, ended - max(ready, send_at))
     return _finish(claim, outcome, int(latency * 1000), quota_wait_ms=int(quota_wait * 1000))
+
+
+def _quota_deferred() -> OcrUnavailable:
+    """No slot came soon enough: recorded as an attempt that made no vendor call (not budgeted)."""
+    return OcrUnavailable("our own quota limiter deferred the call", code=LOCAL_QUOTA_CODE)
 
 
 def task_failed(document_id: Any) -> None:
@@ -519,7 +523,7 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
         stale = (
             document.status != DocumentStatus.PROCESSING
             or document.ocr_run != claim.run
-            or (claim.lease is not None and document.ocr_lease_until != claim.lease)
+            or document.ocr_lease_until != claim.lease
         )
         _record_attempt(
             attempt, outcome, latency_ms, quota_wait_ms, applied=not stale and isinstance(outcome, OcrResult)
