@@ -34,8 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "kyc.apps.KycConfig",  # before django_q: its qcluster command wraps django-q2's (kyc.workers.preload)
     "django_q",
-    "kyc.apps.KycConfig",
 ]
 
 MIDDLEWARE = [

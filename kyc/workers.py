@@ -1,4 +1,9 @@
-"""What a django-q2 worker process does when it starts: warm the offline OCR engine.
+"""What a django-q2 cluster does before it forks its workers (load what every job needs, once), and what
+each worker does when it starts (build its vendor clients, warm the offline OCR engine).
+
+``preload`` runs in the qcluster process before the cluster forks: modules and tables that a job would
+otherwise load on first use are then shared by every worker (copy-on-write), instead of being loaded by
+all of them at once when a backlog starts, which stalled a 32-worker start on two cores for seconds.
 
 django-q2 sends ``post_spawn`` from inside each newly spawned worker process (``django_q.worker``),
 before the worker takes its first task. The offline engine loads its ONNX models lazily on the first
@@ -62,6 +67,45 @@ def worker_build_providers(sender: Any = None, proc_name: str = "", **kwargs: An
             continue
         built.append(name)
     return built
+
+
+# What a job loads on first use: the pipeline, the checks and their tables, routing, the vendor clients'
+# modules, Pillow's image plugins (for portraits). Not the offline engine (OpenCV, onnxruntime): workers
+# that route to it load and warm it themselves at spawn, and nothing else needs it.
+PRELOAD = (
+    "kyc.tasks",
+    "kyc.services.ocr",
+    "kyc.services.results",
+    "kyc.services.duplicates",
+    "kyc.services.routing",
+    "kyc.checks",
+    "ocr_providers.tencent.provider",
+    "ocr_providers.huawei.provider",
+    "kyc.ocr_config",
+    "httpcore",  # httpx imports its transport stack (httpcore, h11) when the first client is built
+    "encodings.idna",  # httpx encodes the vendor's host name on each request
+    "django.db.models.sql.compiler",  # Django imports it with the first query
+)
+
+
+def preload() -> list[str]:
+    """Import what every job needs and fill its lazy tables, in the process that forks the workers.
+    Returns the modules it imported. Opens no connection, socket or thread: those must not cross a fork."""
+    import importlib
+    import sys
+
+    from PIL import Image
+
+    from ocr_providers.http import tls_context
+    from ocr_providers.local import telecode
+
+    before = set(sys.modules)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    Image.init()
+    telecode.decode(["0001"])  # reads the telecode table
+    tls_context()  # the CA bundle, parsed once for every worker
+    return sorted(set(sys.modules) - before)
 
 
 def connect() -> None:

@@ -90,3 +90,50 @@ def test_a_vendor_client_that_cannot_be_built_does_not_stop_the_worker(settings,
 
     monkeypatch.setattr("kyc.services.providers.provider_for", broken)
     assert workers.worker_build_providers(proc_name="Process-1") == []
+
+
+# A worker forked from the cluster after ``preload`` runs its first job without importing anything: the
+# job's modules and tables were loaded once in the parent. Two fresh interpreters, so nothing the test
+# process has imported can hide a lazy import: one writes a queued document, the other plays a worker.
+_WRITE_DOCUMENT = """
+import sys
+from bench import pipeline_harness as h
+h.setup_django(h.os.environ.copy())
+print(h.create_documents({"hk_id_card": 1})[0])
+"""
+_FIRST_JOB = """
+import json, os, sys
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "kyc.settings"
+django.setup()
+from kyc import workers
+workers.preload()
+workers.worker_build_providers(proc_name="Process-1")  # what post_spawn does in the worker
+before = set(sys.modules)
+from kyc.tasks import document_ocr_task
+status = document_ocr_task(sys.argv[1]).split()[0]
+print(json.dumps({"status": status, "imported": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_preloaded_workers_first_job_imports_nothing(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from bench import pipeline_harness as h
+    from ocr_providers.emulator.server import VendorEmulator
+
+    with VendorEmulator() as emulator:
+        env = h.base_env("", emulator.url, str(tmp_path), KYC_OCR_QUOTAS="")  # SQLite in tmp_path
+
+        def run(code: str, *args: str) -> str:
+            done = subprocess.run(
+                [sys.executable, "-c", code, *args], cwd=h.ROOT, env=env, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            return done.stdout.strip().splitlines()[-1]
+
+        document_id = run(_WRITE_DOCUMENT)
+        first_job = json.loads(run(_FIRST_JOB, document_id))
+    assert first_job == {"status": "extracted", "imported": []}
