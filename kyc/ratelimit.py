@@ -8,6 +8,12 @@ own clock never decides who gets which slot); on SQLite (one host) the writer lo
 reservations. With ``REDIS_URL`` set, a Lua script on Redis's clock does the same. Each granted slot
 carries its start in epoch seconds, and workers send at that time by their own wall clock, so worker
 hosts keep their clocks in sync (chrony), as RELIABILITY.md 1.4 asks.
+
+Warm-up (Guava's SmoothWarmingUp): a key that has been idle for ``warm_up`` seconds starts again at
+two-thirds of its rate and eases to the full rate over ``warm_up`` seconds. Calls leave less exactly on
+time while a burst starts (new vendor connections, workers just forked, every process busy at once),
+and calls arriving late then early would crowd one vendor window; spacing them wider while that
+settles costs a fraction of a second of slots per start.
 """
 
 from __future__ import annotations
@@ -65,8 +71,24 @@ def _warn_clock(off: float) -> None:
     )
 
 
+WARM_UP_SLOWDOWN = 0.5  # the first slot after idleness is 1.5 intervals long, easing to 1 over the warm-up
+
+
+def _warm_factor(start: float, since: float, warm_up: float) -> float:
+    """How many intervals the slot starting at ``start`` lasts, ``start - since`` into a warm-up."""
+    if warm_up <= 0:
+        return 1.0
+    return 1.0 + WARM_UP_SLOWDOWN * max(0.0, 1.0 - (start - since) / warm_up)
+
+
 class Limiter(Protocol):
-    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation: ...
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0, warm_up: float = 0.0) -> Reservation:
+        """A slot at least ``lead`` seconds ahead if one is free within ``max_wait``; ``warm_up``: see above."""
+        ...
+
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        """Seconds until each key's next free slot (0 when free now or never used); reserves nothing."""
+        ...
 
 
 class DatabaseLimiter:
@@ -74,33 +96,64 @@ class DatabaseLimiter:
     can do its own work (claim the document, sign the request) before the slot starts, not after."""
 
     _PG_SQL = """
+        WITH cur AS (
+            SELECT tat, warm_since, clock_timestamp() AS now FROM kyc_ratelimitslot WHERE key = %(key)s FOR UPDATE
+        ), slot AS (
+            SELECT now, GREATEST(tat, now + make_interval(secs => %(lead)s)) AS start,
+                   CASE WHEN warm_since IS NULL OR tat < now - make_interval(secs => %(warm_up)s) THEN now
+                        ELSE warm_since END AS since
+              FROM cur
+        )
         UPDATE kyc_ratelimitslot
-           SET tat = GREATEST(tat, clock_timestamp() + make_interval(secs => %(lead)s))
-                     + make_interval(secs => %(interval)s)
-         WHERE key = %(key)s
-           AND GREATEST(tat, clock_timestamp() + make_interval(secs => %(lead)s)) - clock_timestamp()
-               <= make_interval(secs => %(max_wait)s)
-     RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp())) - %(interval)s, EXTRACT(EPOCH FROM tat) - %(interval)s
+           SET tat = slot.start + make_interval(secs => %(interval)s * (1 + %(slowdown)s * GREATEST(0.0,
+                     1 - EXTRACT(EPOCH FROM (slot.start - slot.since))::float8 / NULLIF(%(warm_up)s, 0)))),
+               warm_since = slot.since
+          FROM slot
+         WHERE key = %(key)s AND slot.start - slot.now <= make_interval(secs => %(max_wait)s)
+     RETURNING EXTRACT(EPOCH FROM (slot.start - slot.now)), EXTRACT(EPOCH FROM slot.start)
     """
     _PG_PEEK = "SELECT EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = %(key)s"
 
     def __init__(self) -> None:
         self._known: set[str] = set()  # keys whose row exists: one query per reservation, not two
 
-    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation:
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0, warm_up: float = 0.0) -> Reservation:
         interval = 1.0 / rate
         if key not in self._known:
             RateLimitSlot.objects.get_or_create(key=key, defaults={"tat": timezone.now()})
             self._known.add(key)
         reserve = self._reserve_pg if connection.vendor == "postgresql" else self._reserve_locked
-        reservation = reserve(key, interval, max_wait, lead)
+        reservation = reserve(key, interval, max_wait, lead, warm_up)
         if reservation is None:  # the row went away (a restored or truncated table): make it again
             self._known.discard(key)
-            return self.reserve(key, rate, max_wait, lead)
+            return self.reserve(key, rate, max_wait, lead, warm_up)
         return reservation
 
-    def _reserve_pg(self, key: str, interval: float, max_wait: float, lead: float) -> Reservation | None:
-        params: dict[str, str | float] = {"key": key, "interval": interval, "max_wait": max_wait, "lead": lead}
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        if connection.vendor == "postgresql":
+            sql = "SELECT key, EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = ANY(%s)"
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [keys])
+                ahead = {key: float(seconds) for key, seconds in cursor.fetchall()}
+        else:
+            now = timezone.now()
+            rows = RateLimitSlot.objects.filter(key__in=keys).values_list("key", "tat")
+            ahead = {key: (tat - now).total_seconds() for key, tat in rows}
+        return {key: max(0.0, ahead.get(key, 0.0)) for key in keys}
+
+    def _reserve_pg(
+        self, key: str, interval: float, max_wait: float, lead: float, warm_up: float
+    ) -> Reservation | None:
+        params: dict[str, str | float] = {
+            "key": key,
+            "interval": interval,
+            "max_wait": max_wait,
+            "lead": lead,
+            "warm_up": warm_up,
+            "slowdown": WARM_UP_SLOWDOWN,
+        }
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(self._PG_SQL, params)
             row = cursor.fetchone()
@@ -110,7 +163,9 @@ class DatabaseLimiter:
                 return None if row is None else Reservation(False, max(0.0, float(row[0])))
         return Reservation(True, max(0.0, float(row[0])), float(row[1]))
 
-    def _reserve_locked(self, key: str, interval: float, max_wait: float, lead: float) -> Reservation | None:
+    def _reserve_locked(
+        self, key: str, interval: float, max_wait: float, lead: float, warm_up: float
+    ) -> Reservation | None:
         with transaction.atomic():
             slot = RateLimitSlot.objects.select_for_update().filter(key=key).first()
             if slot is None:
@@ -120,8 +175,11 @@ class DatabaseLimiter:
             wait = (start - now).total_seconds()
             if wait > max_wait:
                 return Reservation(False, max(0.0, (slot.tat - now).total_seconds()))
-            slot.tat = start + timedelta(seconds=interval)
-            slot.save(update_fields=["tat"])
+            if slot.warm_since is None or slot.tat < now - timedelta(seconds=warm_up):
+                slot.warm_since = now
+            factor = _warm_factor(start.timestamp(), slot.warm_since.timestamp(), warm_up)
+            slot.tat = start + timedelta(seconds=interval * factor)
+            slot.save(update_fields=["tat", "warm_since"])
         return Reservation(True, wait, start.timestamp())
 
 
@@ -132,10 +190,16 @@ class RedisLimiter:
         local t = redis.call('TIME')
         local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
         local interval, max_wait, lead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local warm_up, slowdown = tonumber(ARGV[4]), tonumber(ARGV[5])
         local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        local since = tonumber(redis.call('GET', KEYS[2]) or -1)
         local start = math.max(tat, now + lead)
         if start - now > max_wait then return {0, tostring(math.max(0, tat - now))} end
-        redis.call('SET', KEYS[1], tostring(start + interval), 'EX', 3600)
+        if since < 0 or tat < now - warm_up then since = now end
+        local factor = 1
+        if warm_up > 0 then factor = 1 + slowdown * math.max(0, 1 - (start - since) / warm_up) end
+        redis.call('SET', KEYS[1], tostring(start + interval * factor), 'EX', 3600)
+        redis.call('SET', KEYS[2], tostring(since), 'EX', 3600)
         return {1, tostring(start - now), tostring(start)}
     """
 
@@ -145,8 +209,19 @@ class RedisLimiter:
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self._client.register_script(self._SCRIPT)
 
-    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0) -> Reservation:
-        answer = self._script(keys=[f"kyc:ratelimit:{key}"], args=[1.0 / rate, max_wait, lead])
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.mget([f"kyc:ratelimit:{key}" for key in keys])
+            (seconds, micros), values = pipe.execute()
+        now = seconds + micros / 1_000_000
+        return {key: max(0.0, float(value) - now) if value else 0.0 for key, value in zip(keys, values, strict=True)}
+
+    def reserve(self, key: str, rate: float, max_wait: float, lead: float = 0.0, warm_up: float = 0.0) -> Reservation:
+        keys = [f"kyc:ratelimit:{key}", f"kyc:ratelimit:{key}:warm"]
+        answer = self._script(keys=keys, args=[1.0 / rate, max_wait, lead, warm_up, WARM_UP_SLOWDOWN])
         return Reservation(bool(answer[0]), float(answer[1]), float(answer[2]) if len(answer) > 2 else 0.0)
 
 

@@ -152,6 +152,8 @@ REST_FRAMEWORK = {
 Q_CLUSTER = {
     "name": "kyc",
     "orm": "default",
+    # The ORM broker with one lane per vendor quota, taken in proportion to the quotas (kyc/broker.py).
+    "broker_class": "kyc.broker.LaneBroker",
     "workers": env_int("KYC_Q_WORKERS", 2, minimum=1),
     "queue_limit": env_int("KYC_Q_WORKERS", 2, minimum=1),
     "bulk": 1,
@@ -184,6 +186,9 @@ KYC_OCR = {
     # to the queue (delayed) and frees the worker for other quotas.
     "quota_horizon": env_float("KYC_OCR_QUOTA_HORIZON", 0.5),
     "quota_lead": env_float("KYC_OCR_QUOTA_LEAD", 0.05),  # slots start this far ahead: claim and sign first
+    # After this long idle, a quota starts again at 2/3 of its rate and eases to the full rate over as long
+    # (kyc/ratelimit.py): calls leave less exactly on time while a burst starts. 0 turns it off.
+    "quota_warm_up": env_float("KYC_OCR_QUOTA_WARM_UP", 1.0),
     "connect_timeout": env_float("KYC_OCR_CONNECT_TIMEOUT", 5.0),
     "read_timeout": env_float("KYC_OCR_READ_TIMEOUT", 30.0),
     "deadline": env_float("KYC_OCR_DEADLINE", 45.0),

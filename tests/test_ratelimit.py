@@ -109,3 +109,52 @@ def test_a_host_whose_clock_is_far_off_times_by_the_wait_and_says_so(caplog, mon
         assert 0.15 < skewed.send_at() - time.monotonic() <= 0.2  # the wait, not the 3 s
     assert "clock is" in caplog.text
     assert "ms off" in caplog.text
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_an_idle_quota_warms_up_its_first_second_slower(make):
+    """After idleness the first slot lasts 1.5 intervals, easing linearly to one interval over the
+    warm-up; later slots are one interval apart."""
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    starts = [limiter.reserve(key, RATE, 60.0, warm_up=1.0).at for _ in range(5)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # slot k starts t_k into the warm-up and lasts INTERVAL * (1 + 0.5 * (1 - t_k)) while t_k < 1
+    expected, t = [], 0.0
+    for _ in range(4):
+        gap = INTERVAL * (1 + 0.5 * max(0.0, 1 - t))
+        expected.append(gap)
+        t += gap
+    assert gaps == pytest.approx(expected, abs=0.01)
+    assert gaps[0] == pytest.approx(0.75, abs=0.01) and gaps[-1] == pytest.approx(INTERVAL, abs=0.01)
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_a_busy_quota_does_not_warm_up_again_and_an_idle_one_does(make):
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    for _ in range(4):  # through the warm-up: the key's slots now run 1.5 s ahead
+        limiter.reserve(key, RATE, 60.0, warm_up=1.0)
+    a, b = (limiter.reserve(key, RATE, 60.0, warm_up=1.0).at for _ in range(2))
+    assert b - a == pytest.approx(INTERVAL, abs=0.01)  # busy: full rate
+    fast = f"test-{uuid.uuid4().hex}"  # a key idle for longer than its warm-up (a short one, for the test)
+    limiter.reserve(fast, RATE, 60.0, warm_up=0.05)
+    time.sleep(1.0)  # its next slot was due 0.75 s after the first (a warm-up slot): 0.25 s idle, five warm-ups
+    c, d = (limiter.reserve(fast, RATE, 60.0, warm_up=0.05).at for _ in range(2))
+    assert d - c == pytest.approx(INTERVAL * 1.5, abs=0.01)  # warming up again
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_without_warm_up_slots_are_one_interval_apart_from_the_start(make):
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    starts = [limiter.reserve(key, RATE, 60.0).at for _ in range(3)]
+    assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([INTERVAL, INTERVAL], abs=1e-3)
+
+
+@pytest.mark.parametrize("make", limiters)
+def test_peek_tells_how_far_ahead_a_key_is_booked_without_booking(make):
+    limiter, key = make(), f"test-{uuid.uuid4().hex}"
+    assert limiter.peek([key]) == {key: 0.0}  # never used: free now
+    for _ in range(3):
+        limiter.reserve(key, RATE, 60.0)
+    ahead = limiter.peek([key, "never-used"])
+    assert 1.3 < ahead[key] <= 1.5 and ahead["never-used"] == 0.0
+    assert limiter.peek([key])[key] <= ahead[key]  # peeking took nothing

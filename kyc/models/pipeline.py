@@ -7,10 +7,13 @@ from django.db import models
 
 class RateLimitSlot(models.Model):
     """GCRA state for one vendor action and account: ``tat`` is the theoretical arrival time of the
-    next call. Workers reserve call slots spaced 1/rate apart by advancing it atomically."""
+    next call. Workers reserve call slots spaced 1/rate apart by advancing it atomically.
+    ``warm_since`` is when the key last came out of idleness: its first second's slots are spaced wider
+    (kyc.ratelimit, warm-up)."""
 
     key = models.CharField(max_length=160, primary_key=True)
     tat = models.DateTimeField()
+    warm_since = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return self.key

@@ -20,12 +20,11 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.brokers.orm import ORM
 from django_q.conf import Conf
-from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 from kyc import ratelimit
+from kyc.broker import LINE_PACE, LaneBroker, cluster_tasks, line_key
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Case, Document, OcrAttempt, ProviderState
@@ -37,6 +36,7 @@ from kyc.services.providers import (
     forget_suspended,
     provider_for,
     provider_suspend,
+    quota_horizon,
     quota_key,
     quota_rate,
     routes,
@@ -53,7 +53,6 @@ SHORT_WAIT = 15.0  # a document due later than this gets no task now: the sweepe
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
 LATE_TOLERANCE = 0.02  # seconds a call may leave after its slot; later, it takes a fresh slot
 SLOT_MISSED = "slot_missed"  # the provider's HTTP layer refused to send past the slot (nothing was sent)
-TICKET_PACE = 1.1  # quota-deferred documents come back 10% faster than slots free up, so none is left idle
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
 
@@ -61,38 +60,34 @@ _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "ima
 # --- queueing -------------------------------------------------------------------------------------------
 
 
-class _DelayedBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
-    """The ORM broker, enqueueing a task that no cluster sees before ``eta``: the ORM broker hands out
-    rows whose ``lock`` has passed, so a lock in the future is the countdown django-q2 does not have."""
-
-    def __init__(self, eta: Any) -> None:
-        super().__init__(list_key=Conf.CLUSTER_NAME)
-        self.eta = eta
-
-    def enqueue(self, task: str) -> Any:
-        return self.get_connection().create(key=self.list_key, payload=task, lock=self.eta).pk
+def _lane(step: RouteStep | None) -> str:
+    """The broker lane of a task whose next call uses ``step``: its quota key, or the default lane."""
+    return quota_key(step) if step is not None and quota_rate(step) else ""
 
 
-def _enqueue(document_id: Any, delay: float = 0.0) -> None:
-    if delay <= 0 or not Conf.ORM:
+def _enqueue(document_id: Any, delay: float = 0.0, *, step: RouteStep | None = None) -> None:
+    """A task for the document, in the lane of the step its next call will use (kyc/broker.py); after
+    ``delay`` seconds when given (the broker row's lock is the countdown django-q2 does not have)."""
+    if Conf.SYNC:  # tests run tasks in-process: wait here instead
+        if delay > 0:
+            time.sleep(min(delay, SHORT_WAIT))
         async_task(TASK, str(document_id), group="ocr")
-    elif Conf.SYNC:  # tests run tasks in-process: wait here instead
-        time.sleep(min(delay, SHORT_WAIT))
+    elif not Conf.ORM:
         async_task(TASK, str(document_id), group="ocr")
     else:
-        eta = timezone.now() + timedelta(seconds=delay)
-        async_task(TASK, str(document_id), group="ocr", broker=_DelayedBroker(eta))
+        eta = timezone.now() + timedelta(seconds=delay) if delay > 0 else None
+        async_task(TASK, str(document_id), group="ocr", broker=LaneBroker(lane=_lane(step), eta=eta))
 
 
-def _enqueue_on_commit(document_id: Any, delay: float = 0.0) -> None:
+def _enqueue_on_commit(document_id: Any, delay: float = 0.0, *, step: RouteStep | None = None) -> None:
     """A task that exists exactly when the caller's transaction commits (the caller also sets
     ``ocr_task_queued``). The ORM broker writes its row in that transaction, an outbox: no crash
     between the commit and the enqueue can leave a document waiting for a task that never comes. In
     sync mode (tests) the task runs once the transaction has committed."""
     if Conf.SYNC or not Conf.ORM:
-        transaction.on_commit(lambda: _enqueue(document_id, delay))
+        transaction.on_commit(lambda: _enqueue(document_id, delay, step=step))
     else:
-        _enqueue(document_id, delay)
+        _enqueue(document_id, delay, step=step)
 
 
 @transaction.atomic
@@ -109,7 +104,8 @@ def document_queue(*, document: Document, actor: User | None, reason: str = "") 
         data={"run": document.ocr_run + 1},
         also={"ocr_run": document.ocr_run + 1, "ocr_next_at": timezone.now(), "ocr_task_queued": True},
     )
-    _enqueue_on_commit(document.pk)
+    first = next_step(document, rows=[])  # a new run has used no attempts
+    _enqueue_on_commit(document.pk, step=first[1] if isinstance(first, tuple) else None)
     return document
 
 
@@ -344,7 +340,11 @@ def _reserve(step: RouteStep) -> Slot | float | None:
         return None
     settings = conf()
     reservation = ratelimit.limiter().reserve(
-        quota_key(step), rate, max_wait=settings["quota_horizon"], lead=settings["quota_lead"]
+        quota_key(step),
+        rate,
+        max_wait=quota_horizon(rate),
+        lead=settings["quota_lead"],
+        warm_up=settings["quota_warm_up"],
     )
     if not reservation.granted:
         return reservation.wait
@@ -363,7 +363,11 @@ def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
     # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
     settings = conf()
     reservation = ratelimit.limiter().reserve(
-        quota_key(claim.step), rate, max_wait=settings["max_quota_wait"], lead=settings["quota_lead"]
+        quota_key(claim.step),
+        rate,
+        max_wait=settings["max_quota_wait"],
+        lead=settings["quota_lead"],
+        warm_up=settings["quota_warm_up"],
     )
     return reservation.send_at() if reservation.granted else None
 
@@ -380,20 +384,21 @@ def _later(document_id: Any, seconds: float) -> str:
 
 def _defer_for_quota(document_id: Any, step: RouteStep, wait: float) -> str:
     """No slot within the horizon: give the worker back instead of sleeping in it. The document keeps
-    its place in a paced line per quota key (a second GCRA key, 10% faster than the quota), so waiting
-    documents come back about when slots free up, one after another, not all at once."""
+    its place in its quota's line (a second GCRA key, 10% faster than the quota, which also paces how fast
+    the broker hands out that quota's tasks: kyc/broker.py), so waiting documents come back about when
+    slots free up, one after another, not all at once."""
     rate = quota_rate(step)
     ticket = ratelimit.limiter().reserve(
-        quota_key(step) + ":line",
-        rate * TICKET_PACE,
+        line_key(quota_key(step)),
+        rate * LINE_PACE,
         max_wait=1e9,
-        lead=max(0.0, wait - conf()["quota_horizon"] / 2),
+        lead=max(0.0, wait - quota_horizon(rate) / 2),
     )
     with transaction.atomic():
         Document.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
             ocr_next_at=timezone.now() + timedelta(seconds=ticket.wait), ocr_task_queued=True
         )
-        _enqueue_on_commit(document_id, ticket.wait)
+        _enqueue_on_commit(document_id, ticket.wait, step=step)
     return "quota deferred"
 
 
@@ -586,7 +591,8 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
 
 
 def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reason: str) -> str:
-    if next_step(document) == "exhausted":
+    choice = next_step(document)
+    if choice == "exhausted":
         _document_set_status(
             document,
             to=DocumentStatus.FAILED,
@@ -607,7 +613,7 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
         also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay), "ocr_task_queued": soon},
     )
     if soon:
-        _enqueue_on_commit(document.pk, delay)
+        _enqueue_on_commit(document.pk, delay, step=choice[1] if isinstance(choice, tuple) else None)
     return "retry"
 
 
@@ -655,7 +661,7 @@ def ocr_sweep() -> dict[str, int]:
     due = Document.objects.filter(status=DocumentStatus.QUEUED).filter(
         Q(ocr_next_at__lte=now) | Q(ocr_next_at__isnull=True), updated_at__lt=now - timedelta(seconds=30)
     )
-    if OrmQ.objects.filter(key=Conf.CLUSTER_NAME).exists():
+    if cluster_tasks(Conf.CLUSTER_NAME).exists():
         due = due.filter(ocr_task_queued=False)
     due_ids = list(due.values_list("pk", flat=True))
     Document.objects.filter(pk__in=due_ids).update(ocr_task_queued=True)

@@ -20,7 +20,7 @@ from kyc.models import AuditEvent, Document, OcrAttempt
 from kyc.routing import RouteStep
 from kyc.services import ocr
 from kyc.services.documents import document_add
-from kyc.services.providers import quota_key
+from kyc.services.providers import quota_horizon, quota_key
 from tests.support import ScriptedProvider, specimen_image, truth_result
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,10 @@ def test_a_document_whose_slot_is_far_off_goes_back_to_the_queue_without_an_atte
     document.refresh_from_db()
     assert document.status == DocumentStatus.QUEUED
     assert document.ocr_task_queued
-    # it comes back about when a slot frees up (4.5 s and more ahead), not at once
-    assert document.ocr_next_at > timezone.now() + timedelta(seconds=4)
+    # it comes back about when its slot is in reach (5 s ahead, less half the quota's horizon), not at once
+    back_in = 5 - quota_horizon(2.0) / 2
+    assert back_in == 4.0
+    assert document.ocr_next_at > timezone.now() + timedelta(seconds=back_in - 0.5)
     assert len(enqueued) == 1  # its delayed task
     assert not OcrAttempt.objects.filter(document=document).exists()
     assert AuditEvent.objects.count() == events_before  # scheduling is not a state change

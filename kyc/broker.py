@@ -1,0 +1,209 @@
+"""django-q2's ORM broker with lanes: one lane of tasks per vendor quota, handed out in proportion to the
+quotas, so every quota always has work in reach and none waits behind another's backlog.
+
+django-q2's ORM broker keeps one list per cluster and hands out any due row, in no defined order. With
+several vendor actions behind one list, workers get whatever comes next: a run of one action finds its
+quota full (the tasks go back, delayed) while another action's slots pass unused, and a backlog of one
+document type queued first holds up every other type for as long as it lasts.
+
+Here each quota key has a lane of its own (the OrmQ key ``<cluster>:lane:<quota key>``). The pusher
+takes from the lanes by smooth weighted round-robin (nginx's), the weights being the quotas' rates, and
+skips a lane with nothing due for a moment; within a lane it takes the task due first. A metered lane is
+also paced: every task handed out books a ticket on the quota's shared line (``<quota key>:line`` in the
+rate limiter, at 110% of the quota's rate; documents the pipeline hands back for want of a slot book
+their return on the same line), and the pusher passes a lane over while its line is booked further
+ahead than its quota horizon (kyc.services.providers.quota_horizon). So, across every cluster, workers get each quota's tasks about
+as fast as its slots come, a little faster so none is left idle, instead of as fast as they can hand
+back the ones that find the quota full. Work without a
+quota (the offline engine, schedules, the sweeper's dispatches) goes to the cluster's own key, the
+default lane, weighted as much as all metered lanes together. A lane that configuration no longer
+names (routes changed while tasks waited) is found in the table and still drained.
+
+Taking a task is one statement: ``UPDATE ... WHERE id = (SELECT ... ORDER BY lock LIMIT 1 FOR UPDATE
+SKIP LOCKED) RETURNING id, payload``, so two clusters never take the same task and never queue behind
+each other's row locks; SQLite runs it without the lock clause (it serialises writers). An index on
+``(key, lock)`` (migration 0006) keeps it an index lookup however long the backlog. Delivery is as
+django-q2's: the taken row's lock moves ``retry`` seconds ahead, and the monitor deletes it once the
+task has run, so a task whose worker died is handed out again when that lock passes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import connections
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from kyc.ratelimit import limiter
+
+LANE = ":lane:"
+LINE_PACE = 1.1  # a quota's line lets tasks through 10% faster than its slots come, so none is left idle
+EMPTY_PAUSE = 0.05  # seconds a lane with nothing due is passed over while other lanes have work
+MIN_SLEEP = 0.005  # seconds; the shortest nap of an idle pusher
+DISCOVER_EVERY = 5.0  # seconds between looks for lanes that configuration does not name
+
+
+def lane_key(cluster: str, lane: str) -> str:
+    """The OrmQ key of a lane; the default lane is the cluster's own key (what plain django-q2 uses)."""
+    return f"{cluster}{LANE}{lane}"[:100] if lane else cluster
+
+
+def cluster_tasks(cluster: str) -> QuerySet[OrmQ]:
+    """Every task of the cluster, in all its lanes."""
+    return OrmQ.objects.using(Conf.ORM).filter(Q(key=cluster) | Q(key__startswith=cluster + LANE))
+
+
+def line_key(quota_key: str) -> str:
+    """The rate-limiter key that paces how fast a quota's tasks reach workers (not the vendor calls)."""
+    return quota_key + ":line"
+
+
+def configured_lanes() -> dict[str, float]:
+    """Lane (quota key) -> its quota's rate for each metered route step, and the default lane ("") with no
+    rate (nothing paces it)."""
+    from kyc.services.providers import quota_key, quota_rate, routes
+
+    lanes: dict[str, float] = {}
+    for steps in routes().values():
+        for step in steps:
+            rate = quota_rate(step)
+            if rate:
+                lanes[quota_key(step)] = rate
+    lanes[""] = 0.0
+    return lanes
+
+
+class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
+    """Enqueues into one lane (``lane``: a quota key, or "" for the default), visible from ``eta`` on (a
+    countdown, which django-q2 lacks); dequeues across all lanes by weight. The cluster's broker (the
+    ``broker_class`` setting) is built without a lane and only dequeues."""
+
+    def __init__(self, list_key: str | None = None, *, lane: str = "", eta: datetime | None = None) -> None:
+        super().__init__(list_key=list_key or Conf.CLUSTER_NAME)
+        self.lane, self.eta = lane, eta
+        self._weights: dict[str, float] = {}  # OrmQ key -> weight
+        # OrmQ key of a metered lane -> (its line, its quota's rate, how far ahead its line may be booked)
+        self._lines: dict[str, tuple[str, float, float]] = {}
+        self._current: dict[str, float] = {}  # smooth weighted round-robin state
+        self._passed_until: dict[str, float] = {}  # lanes passed over until then (nothing due, or paced)
+        self._waiting_for_line: set[str] = set()  # lanes passed over because their line is booked ahead
+        self._discovered_at = float("-inf")
+
+    # --- producing --------------------------------------------------------------------------------------
+
+    def enqueue(self, task: str) -> Any:
+        key = lane_key(self.list_key, self.lane)
+        return self.get_connection().create(key=key, payload=task, lock=self.eta or timezone.now()).pk
+
+    # --- consuming --------------------------------------------------------------------------------------
+
+    def dequeue(self) -> list[tuple[Any, str]] | None:
+        self.get_connection()  # outside a transaction this closes stale connections, as the ORM broker does
+        now = time.monotonic()
+        if now - self._discovered_at > DISCOVER_EVERY:
+            self._discover()
+            self._discovered_at = now
+        candidates = [key for key in self._weights if self._passed_until.get(key, 0.0) <= now]
+        for key in candidates:
+            self._current[key] = self._current.get(key, 0.0) + self._weights[key]
+        booked = self._booked_ahead(candidates)
+        empty: list[str] = []
+        for key in sorted(candidates, key=lambda k: -self._current[k]):
+            ahead = booked.get(key, 0.0) - (self._lines[key][2] if key in self._lines else 0.0)
+            if ahead > 0:  # the quota's slots are spoken for beyond the horizon: not this lane's turn
+                empty.append(key)
+                self._passed_until[key] = now + min(ahead, float(Conf.POLL))
+                self._waiting_for_line.add(key)
+                continue
+            self._waiting_for_line.discard(key)
+            taken = self._take(key)
+            if taken is None:
+                empty.append(key)
+                self._passed_until[key] = now + EMPTY_PAUSE
+                continue
+            if key in self._lines:
+                line, rate, _ = self._lines[key]
+                limiter().reserve(line, rate * LINE_PACE, max_wait=1e9)  # books, never refused
+            # a turn among the lanes that had work: the one served gives up what they all gained
+            self._current[key] -= sum(self._weights[k] for k in candidates if k not in empty)
+            self._forfeit(empty)
+            return [taken]
+        self._forfeit(empty)
+        time.sleep(self._nap(now))
+        return None
+
+    def _nap(self, now: float) -> float:
+        """How long a pusher that took nothing sleeps. While a lane waits for its line, until the first lane
+        is due a turn (its line has room, or an empty lane is asked again). When every lane is empty, until
+        the first task of any lane falls due (a delayed task is taken on time), at most the poll interval (a
+        task enqueued meanwhile waits no longer than that)."""
+        if any(self._passed_until[key] > now for key in self._waiting_for_line):
+            return min(float(Conf.POLL), max(MIN_SLEEP, min(self._passed_until.values()) - now))
+        self._passed_until.clear()
+        self._waiting_for_line.clear()
+        return self._until_next_due()
+
+    def _forfeit(self, lanes: list[str]) -> None:
+        """Lanes with nothing due keep no claim from this turn (an idle lane must not come back with a burst)."""
+        for key in lanes:
+            self._current[key] -= self._weights[key]
+
+    def _until_next_due(self) -> float:
+        first = cluster_tasks(self.list_key).aggregate(first=Min("lock"))["first"]
+        if first is None:
+            return float(Conf.POLL)
+        return min(float(Conf.POLL), max(MIN_SLEEP, (first - timezone.now()).total_seconds()))
+
+    def _booked_ahead(self, keys: list[str]) -> dict[str, float]:
+        """Seconds each metered lane's line is booked ahead (one limiter call for them all)."""
+        lines = {key: self._lines[key][0] for key in keys if key in self._lines}
+        ahead = limiter().peek(sorted(set(lines.values())))
+        return {key: ahead[line] for key, line in lines.items()}
+
+    def _discover(self) -> None:
+        """The lanes and their weights: each metered lane its quota's rate, the default lane (and any lane
+        configuration no longer names, so it is drained) as much as all metered lanes together."""
+        from kyc.services.providers import quota_horizon
+
+        lanes = configured_lanes()
+        unmetered = sum(lanes.values()) or 1.0
+        self._weights = {lane_key(self.list_key, lane): rate or unmetered for lane, rate in lanes.items()}
+        self._lines = {
+            lane_key(self.list_key, lane): (line_key(lane), rate, quota_horizon(rate))
+            for lane, rate in lanes.items()
+            if rate
+        }
+        for key in cluster_tasks(self.list_key).values_list("key", flat=True).distinct():
+            self._weights.setdefault(key, unmetered)
+
+    def _take(self, key: str) -> tuple[Any, str] | None:
+        connection = connections[Conf.ORM]
+        ops, table = connection.ops, connection.ops.quote_name(OrmQ._meta.db_table)
+        lock, name = ops.quote_name("lock"), ops.quote_name("key")
+        skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        sql = (
+            f"UPDATE {table} SET {lock} = %s WHERE id = (SELECT id FROM {table} WHERE {name} = %s AND {lock} < %s "
+            f"ORDER BY {lock}, id LIMIT 1{skip_locked}) RETURNING id, payload"
+        )
+        until, now = self.timeout(None), timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [ops.adapt_datetimefield_value(until), key, ops.adapt_datetimefield_value(now)])
+            row = cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
+    # --- the cluster's own figures (qinfo, admin) count every lane -------------------------------------
+
+    def queue_size(self) -> int:
+        return int(cluster_tasks(self.list_key).filter(lock__lte=timezone.now()).count())
+
+    def lock_size(self) -> int:
+        return int(cluster_tasks(self.list_key).filter(lock__gt=timezone.now()).count())
+
+    def purge_queue(self) -> Any:
+        return cluster_tasks(self.list_key).delete()

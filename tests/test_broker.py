@@ -1,0 +1,221 @@
+"""The lane broker: one lane of tasks per vendor quota, taken in proportion to the quotas, the task due
+first within a lane; a delayed task is invisible until due; two clusters never take the same task."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from kyc import broker as lanes
+from kyc import ratelimit
+from kyc.broker import LaneBroker, cluster_tasks, lane_key, line_key
+from kyc.routing import RouteStep
+from kyc.services import ocr
+from kyc.services.providers import quota_horizon, quota_key
+from tests import support  # noqa: F401 - registers the scripted providers the routes name
+
+pytestmark = pytest.mark.django_db
+HKID, PERMIT, MTP = RouteStep("scripted", "HKID"), RouteStep("scripted", "PERMIT"), RouteStep("scripted", "MTP")
+
+
+@pytest.fixture(autouse=True)
+def metered(settings):
+    settings.KYC_OCR = {
+        **settings.KYC_OCR,
+        "routes": "hk_id_card=scripted:HKID,exit_entry_permit=scripted:PERMIT,mainland_travel_permit=scripted:MTP",
+        "quotas": "scripted:HKID=5,scripted:PERMIT=10,scripted:MTP=20",
+        "quota_share": 1.0,
+        "quota_horizon": 1e6,  # no pacing (see the pacing tests)
+    }
+
+
+def _fill(step: RouteStep | None, count: int, *, due_in: float = 0.0) -> list[int]:
+    lane = quota_key(step) if step else ""
+    eta = timezone.now() + timedelta(seconds=due_in) if due_in else None
+    return [LaneBroker(lane=lane, eta=eta).enqueue(f"{lane or 'default'}-{i}") for i in range(count)]
+
+
+def _lane_of(payload: str) -> str:
+    return payload.rsplit("-", 1)[0]
+
+
+def _take(cluster: LaneBroker, count: int) -> list[str]:
+    taken = []
+    for _ in range(count):
+        got = cluster.dequeue()
+        assert got, f"the broker ran dry after {len(taken)} tasks"
+        taken.append(got[0][1])
+    return taken
+
+
+def test_lanes_are_taken_in_proportion_to_their_quotas():
+    for step in (HKID, PERMIT, MTP):
+        _fill(step, 80)
+    taken = _take(LaneBroker(), 70)  # two turns of 5 + 10 + 20
+    counts = Counter(_lane_of(p) for p in taken)
+    assert counts == {quota_key(HKID): 10, quota_key(PERMIT): 20, quota_key(MTP): 40}
+    first_turn = Counter(_lane_of(p) for p in taken[:35])
+    assert first_turn == {quota_key(HKID): 5, quota_key(PERMIT): 10, quota_key(MTP): 20}
+
+
+def test_a_backlog_queued_first_does_not_hold_up_another_quota():
+    _fill(HKID, 200)  # a big HKID ingest, queued before anything else
+    _fill(MTP, 20)
+    taken = _take(LaneBroker(), 10)
+    assert Counter(_lane_of(p) for p in taken)[quota_key(MTP)] >= 7  # MTP's quota is four times HKID's
+
+
+def test_within_a_lane_the_task_due_first_goes_first():
+    later = _fill(HKID, 1, due_in=0.0)
+    OrmQ.objects.filter(pk__in=later).update(lock=timezone.now() - timedelta(seconds=1))
+    earlier = LaneBroker(lane=quota_key(HKID)).enqueue("hkid-first")
+    OrmQ.objects.filter(pk=earlier).update(lock=timezone.now() - timedelta(seconds=5))
+    assert [pk for pk, _ in LaneBroker().dequeue()] == [earlier]
+    assert [pk for pk, _ in LaneBroker().dequeue()] == later
+
+
+def test_a_lane_is_handed_out_no_faster_than_its_line_lets_through(settings, monkeypatch):
+    """Each task handed out books a ticket on the quota's line (110% of its rate); past the quota horizon
+    the lane waits its turn while the other lanes are served."""
+    settings.KYC_OCR = {**settings.KYC_OCR, "quota_horizon": 0.5}
+    monkeypatch.setattr(lanes.time, "sleep", lambda seconds: None)
+    for step in (HKID, MTP):
+        _fill(step, 50)
+    cluster = LaneBroker()
+    taken = [p for p in (cluster.dequeue() for _ in range(40)) if p]
+    counts = Counter(_lane_of(got[0][1]) for got in taken)
+    # within the first moment, each line's horizon of tickets (5.5/s for 0.8 s, four HKID slots; 22/s for
+    # 0.5 s), plus the first ticket
+    assert quota_horizon(5.0) == 0.8 and quota_horizon(20.0) == 0.5
+    assert 4 <= counts[quota_key(HKID)] <= 6
+    assert 10 <= counts[quota_key(MTP)] <= 13
+    ahead = ratelimit.limiter().peek([line_key(quota_key(HKID))])[line_key(quota_key(HKID))]
+    assert 0.6 < ahead <= 0.8 + 1 / 5.5
+
+
+def test_a_pusher_whose_lane_waits_for_its_line_sleeps_until_the_line_has_room(settings, monkeypatch):
+    """Not a spin: the lane's backlog is due, but the pusher waits for the line (the other lanes are empty)."""
+    settings.KYC_OCR = {**settings.KYC_OCR, "quota_horizon": 0.5}
+    naps: list[float] = []
+    monkeypatch.setattr(lanes.time, "sleep", naps.append)
+    _fill(HKID, 20)
+    cluster = LaneBroker()
+    handed_out = 0
+    while cluster.dequeue():
+        handed_out += 1
+    assert handed_out == 5  # tickets at 0, 0.18, 0.36, 0.55 and 0.73 s; the sixth is past the 0.8 s horizon
+    assert 0.02 < naps[-1] <= 1 / 5.5  # about until the sixth ticket is within the horizon
+    assert cluster.dequeue() is None  # asked again at once: the same wait, no busy loop
+    assert naps[-1] > 0.02
+
+
+def test_a_document_handed_back_for_quota_books_its_return_on_the_same_line(settings):
+    settings.KYC_OCR = {**settings.KYC_OCR, "quota_horizon": 0.5}
+    assert ocr._defer_for_quota("00000000-0000-0000-0000-000000000000", HKID, wait=3.0) == "quota deferred"
+    line = line_key(quota_key(HKID))
+    assert ratelimit.limiter().peek([line])[line] > 2.5  # the line is booked up to the return
+    _fill(HKID, 1)
+    assert LaneBroker().dequeue() is None  # so the pusher leaves the lane alone until then
+
+
+def test_a_taken_task_is_locked_for_the_retry_interval_not_deleted():
+    (pk,) = _fill(PERMIT, 1)
+    assert [p for p, _ in LaneBroker().dequeue()] == [pk]
+    row = OrmQ.objects.get(pk=pk)
+    assert row.lock > timezone.now() + timedelta(seconds=60)  # redelivered only if its worker dies
+    assert LaneBroker().dequeue() is None
+
+
+def test_a_delayed_task_is_taken_only_once_due_and_an_idle_pusher_sleeps_until_then(monkeypatch):
+    naps: list[float] = []
+    monkeypatch.setattr(lanes.time, "sleep", naps.append)
+    (pk,) = _fill(MTP, 1, due_in=0.3)
+    assert LaneBroker().dequeue() is None
+    assert 0.2 < naps[-1] <= 0.3  # until it falls due, not a whole poll interval
+    OrmQ.objects.filter(pk=pk).update(lock=timezone.now() - timedelta(milliseconds=1))
+    assert [p for p, _ in LaneBroker().dequeue()] == [pk]
+
+
+def test_an_empty_broker_polls_at_the_configured_interval(monkeypatch):
+    naps: list[float] = []
+    monkeypatch.setattr(lanes.time, "sleep", naps.append)
+    monkeypatch.setattr("django_q.conf.Conf.POLL", 0.5)
+    assert LaneBroker().dequeue() is None
+    assert naps == [0.5]
+
+
+def test_unmetered_work_goes_to_the_clusters_own_key(settings):
+    settings.KYC_OCR = {**settings.KYC_OCR, "quotas": ""}
+    assert lanes.configured_lanes() == {"": 0.0}  # no lane of its own, nothing paces it
+    (pk,) = _fill(None, 1)
+    assert OrmQ.objects.get(pk=pk).key == "kyc"  # what plain django-q2 would use
+    assert [p for p, _ in LaneBroker().dequeue()] == [pk]
+
+
+def test_a_lane_that_configuration_no_longer_names_is_still_drained():
+    (pk,) = [LaneBroker(lane="scripted:RETIRED::x").enqueue("retired-0")]
+    assert OrmQ.objects.get(pk=pk).key == lane_key("kyc", "scripted:RETIRED::x")
+    assert [p for p, _ in LaneBroker().dequeue()] == [pk]
+
+
+def test_the_clusters_figures_count_every_lane():
+    _fill(HKID, 2)
+    _fill(None, 1)
+    _fill(MTP, 3, due_in=60)
+    cluster = LaneBroker()
+    assert (cluster.queue_size(), cluster.lock_size()) == (3, 3)
+    assert cluster_tasks("kyc").count() == 6
+    assert cluster_tasks("other").count() == 0  # another cluster's name shares no lane
+    cluster.purge_queue()
+    assert OrmQ.objects.count() == 0
+
+
+def test_a_queued_document_waits_in_the_lane_of_its_first_route_step(case, reviewer, monkeypatch):
+    from kyc.services.documents import document_add
+    from tests.support import specimen_image
+
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", False)
+    document = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
+    )
+    ocr.document_queue(document=document, actor=None)
+    assert OrmQ.objects.get().key == lane_key("kyc", quota_key(HKID))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clusters_never_take_the_same_task():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent clusters need a shared server database")
+    for step in (HKID, PERMIT, MTP):
+        _fill(step, 100)
+    taken: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def cluster(index: int) -> None:
+        try:
+            broker, naps = LaneBroker(), 0
+            start.wait()
+            while naps < 2:  # the other cluster may hold the last rows for a moment
+                got = broker.dequeue()
+                if got:
+                    taken[index] += [pk for pk, _ in got]
+                else:
+                    naps += 1
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=cluster, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    everything = taken[0] + taken[1]
+    assert len(everything) == len(set(everything)) == 300
+    assert taken[0] and taken[1]  # both clusters took part
