@@ -225,7 +225,9 @@ def wait_final(ids: list, timeout: float, on_tick=None) -> dict[str, int]:
 
 
 def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
-    """Task wall time (the task's own result) minus vendor latency and quota wait."""
+    """Task wall time (the task's own result) minus vendor latency and quota wait, and where it goes:
+    before the claim (plan, slot reservation, claim), from the claim to the send (reading the image,
+    signing; the quota wait taken out), and the finish (result, checks, routing, audit, commit)."""
     from statistics import mean, median
 
     from django_q.models import Task
@@ -233,13 +235,16 @@ def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
     from kyc.models import OcrAttempt
 
     attempts = {str(a.document_id): a for a in OcrAttempt.objects.filter(outcome="succeeded")}
-    overheads = []
-    for task in Task.objects.filter(func="kyc.tasks.document_ocr_task", success=True).only("args", "result"):
+    overheads, to_send, finish = [], [], []
+    for task in Task.objects.filter(func="kyc.tasks.document_ocr_task", success=True).only("args", "result", "stopped"):
         attempt = attempts.get(task.args[0]) if task.args else None
         status, _, wall = str(task.result).partition(" ")
         if attempt is None or attempt.latency_ms is None or status != "extracted":
             continue
         overheads.append(int(wall.removesuffix("ms")) - attempt.latency_ms - (attempt.quota_wait_ms or 0))
+        called = (attempt.finished_at - attempt.started_at).total_seconds() * 1000
+        to_send.append(called - attempt.latency_ms - (attempt.quota_wait_ms or 0))
+        finish.append((task.stopped - attempt.finished_at).total_seconds() * 1000)
     if not overheads:
         return {}
     ordered = sorted(overheads)
@@ -250,6 +255,8 @@ def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
         "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
         "median_share": median(overheads) / vendor_latency_ms,
         "mean_share": mean(overheads) / vendor_latency_ms,
+        "claim_to_send_median_ms": median(to_send),
+        "finish_median_ms": median(finish),
     }
 
 

@@ -80,6 +80,10 @@ def report(log, emulator, final, elapsed, args) -> None:
             f"({overhead['median_share']:.1%} of vendor latency), mean {overhead['mean_ms']:.1f} ms "
             f"({overhead['mean_share']:.1%}), p95 {overhead['p95_ms']:.1f} ms"
         )
+        print(
+            f"  of which (medians): claim to send {overhead['claim_to_send_median_ms']:.1f} ms, finish "
+            f"{overhead['finish_median_ms']:.1f} ms, the rest before the claim (plan, slot, claim)"
+        )
 
 
 if __name__ == "__main__":

@@ -7,16 +7,18 @@ quota full (the tasks go back, delayed) while another action's slots pass unused
 document type queued first holds up every other type for as long as it lasts.
 
 Here each quota key has a lane of its own (the OrmQ key ``<cluster>:lane:<quota key>``). The pusher
-takes from the lanes by smooth weighted round-robin (nginx's), the weights being the quotas' rates, and
-skips a lane with nothing due for a moment; within a lane it takes the task due first. A metered lane is
+shares its turns among the lanes by stride scheduling (Waldspurger), the weights being the quotas'
+rates: exact shares among the lanes that have work, and a lane that sat empty comes back without a
+burst of saved-up turns. It skips a lane with nothing due for a moment; within a lane it takes the task
+due first. A metered lane is
 also paced: every task handed out books a ticket on the quota's shared line (``<quota key>:line`` in the
 rate limiter, at 110% of the quota's rate; documents the pipeline hands back for want of a slot book
 their return on the same line), and the pusher passes a lane over while its line is booked further
-ahead than its quota horizon (kyc.services.providers.quota_horizon). So, across every cluster, workers get each quota's tasks about
-as fast as its slots come, a little faster so none is left idle, instead of as fast as they can hand
-back the ones that find the quota full. Work without a
-quota (the offline engine, schedules, the sweeper's dispatches) goes to the cluster's own key, the
-default lane, weighted as much as all metered lanes together. A lane that configuration no longer
+ahead than the quota's horizon (``kyc.services.providers.quota_horizon``). So, across every cluster,
+workers get each quota's tasks about as fast as its slots come, a little faster so none is left idle,
+instead of as fast as they can hand back the ones that find the quota full. Work without a quota (the
+offline engine, schedules, the sweeper's dispatches) goes to the cluster's own key, the default lane,
+weighted as much as all metered lanes together. A lane that configuration no longer
 names (routes changed while tasks waited) is found in the table and still drained.
 
 Taking a task is one statement: ``UPDATE ... WHERE id = (SELECT ... ORDER BY lock LIMIT 1 FOR UPDATE
@@ -56,7 +58,8 @@ def lane_key(cluster: str, lane: str) -> str:
 
 def cluster_tasks(cluster: str) -> QuerySet[OrmQ]:
     """Every task of the cluster, in all its lanes."""
-    return OrmQ.objects.using(Conf.ORM).filter(Q(key=cluster) | Q(key__startswith=cluster + LANE))
+    tasks: QuerySet[OrmQ] = OrmQ.objects.using(Conf.ORM).filter(Q(key=cluster) | Q(key__startswith=cluster + LANE))
+    return tasks
 
 
 def line_key(quota_key: str) -> str:
@@ -90,7 +93,10 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         self._weights: dict[str, float] = {}  # OrmQ key -> weight
         # OrmQ key of a metered lane -> (its line, its quota's rate, how far ahead its line may be booked)
         self._lines: dict[str, tuple[str, float, float]] = {}
-        self._current: dict[str, float] = {}  # smooth weighted round-robin state
+        # stride scheduling (Waldspurger): each lane's next turn in virtual time; serving it advances that by
+        # 1/weight, and the lane with the earliest turn is served first
+        self._pass: dict[str, float] = {}
+        self._virtual_time = 0.0
         self._passed_until: dict[str, float] = {}  # lanes passed over until then (nothing due, or paced)
         self._waiting_for_line: set[str] = set()  # lanes passed over because their line is booked ahead
         self._discovered_at = float("-inf")
@@ -110,31 +116,25 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
             self._discover()
             self._discovered_at = now
         candidates = [key for key in self._weights if self._passed_until.get(key, 0.0) <= now]
-        for key in candidates:
-            self._current[key] = self._current.get(key, 0.0) + self._weights[key]
         booked = self._booked_ahead(candidates)
-        empty: list[str] = []
-        for key in sorted(candidates, key=lambda k: -self._current[k]):
+        for key in sorted(candidates, key=lambda k: max(self._pass.get(k, 0.0), self._virtual_time)):
             ahead = booked.get(key, 0.0) - (self._lines[key][2] if key in self._lines else 0.0)
             if ahead > 0:  # the quota's slots are spoken for beyond the horizon: not this lane's turn
-                empty.append(key)
                 self._passed_until[key] = now + min(ahead, float(Conf.POLL))
                 self._waiting_for_line.add(key)
                 continue
             self._waiting_for_line.discard(key)
             taken = self._take(key)
             if taken is None:
-                empty.append(key)
                 self._passed_until[key] = now + EMPTY_PAUSE
                 continue
             if key in self._lines:
                 line, rate, _ = self._lines[key]
                 limiter().reserve(line, rate * LINE_PACE, max_wait=1e9)  # books, never refused
-            # a turn among the lanes that had work: the one served gives up what they all gained
-            self._current[key] -= sum(self._weights[k] for k in candidates if k not in empty)
-            self._forfeit(empty)
+            # stride scheduling: a lane that sat idle starts from the present, it banks no turns
+            start = max(self._pass.get(key, 0.0), self._virtual_time)
+            self._pass[key], self._virtual_time = start + 1.0 / self._weights[key], start
             return [taken]
-        self._forfeit(empty)
         time.sleep(self._nap(now))
         return None
 
@@ -149,13 +149,8 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         self._waiting_for_line.clear()
         return self._until_next_due()
 
-    def _forfeit(self, lanes: list[str]) -> None:
-        """Lanes with nothing due keep no claim from this turn (an idle lane must not come back with a burst)."""
-        for key in lanes:
-            self._current[key] -= self._weights[key]
-
     def _until_next_due(self) -> float:
-        first = cluster_tasks(self.list_key).aggregate(first=Min("lock"))["first"]
+        first: datetime | None = cluster_tasks(self.list_key).aggregate(first=Min("lock"))["first"]
         if first is None:
             return float(Conf.POLL)
         return min(float(Conf.POLL), max(MIN_SLEEP, (first - timezone.now()).total_seconds()))
@@ -187,8 +182,9 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         ops, table = connection.ops, connection.ops.quote_name(OrmQ._meta.db_table)
         lock, name = ops.quote_name("lock"), ops.quote_name("key")
         skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        # quoted identifiers only; every value is a parameter
         sql = (
-            f"UPDATE {table} SET {lock} = %s WHERE id = (SELECT id FROM {table} WHERE {name} = %s AND {lock} < %s "
+            f"UPDATE {table} SET {lock} = %s WHERE id = (SELECT id FROM {table} WHERE {name} = %s AND {lock} < %s "  # noqa: S608
             f"ORDER BY {lock}, id LIMIT 1{skip_locked}) RETURNING id, payload"
         )
         until, now = self.timeout(None), timezone.now()

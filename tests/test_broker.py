@@ -54,7 +54,8 @@ def _take(cluster: LaneBroker, count: int) -> list[str]:
     return taken
 
 
-def test_lanes_are_taken_in_proportion_to_their_quotas():
+def test_lanes_are_taken_in_proportion_to_their_quotas(monkeypatch):
+    monkeypatch.setattr(lanes, "EMPTY_PAUSE", 0.0)  # the empty default lane is asked at every turn too
     for step in (HKID, PERMIT, MTP):
         _fill(step, 80)
     taken = _take(LaneBroker(), 70)  # two turns of 5 + 10 + 20
@@ -62,6 +63,16 @@ def test_lanes_are_taken_in_proportion_to_their_quotas():
     assert counts == {quota_key(HKID): 10, quota_key(PERMIT): 20, quota_key(MTP): 40}
     first_turn = Counter(_lane_of(p) for p in taken[:35])
     assert first_turn == {quota_key(HKID): 5, quota_key(PERMIT): 10, quota_key(MTP): 20}
+
+
+def test_a_lane_that_sat_empty_comes_back_at_its_share_without_a_burst(monkeypatch):
+    monkeypatch.setattr(lanes, "EMPTY_PAUSE", 0.0)
+    _fill(MTP, 200)
+    cluster = LaneBroker()
+    _take(cluster, 100)  # MTP alone for a while: HKID would have been owed 25 turns
+    _fill(HKID, 50)
+    taken = _take(cluster, 25)
+    assert Counter(_lane_of(p) for p in taken)[quota_key(HKID)] in (5, 6)  # its 1 in 5, not 25 in a row
 
 
 def test_a_backlog_queued_first_does_not_hold_up_another_quota():
@@ -92,7 +103,8 @@ def test_a_lane_is_handed_out_no_faster_than_its_line_lets_through(settings, mon
     counts = Counter(_lane_of(got[0][1]) for got in taken)
     # within the first moment, each line's horizon of tickets (5.5/s for 0.8 s, four HKID slots; 22/s for
     # 0.5 s), plus the first ticket
-    assert quota_horizon(5.0) == 0.8 and quota_horizon(20.0) == 0.5
+    assert quota_horizon(5.0) == 0.8
+    assert quota_horizon(20.0) == 0.5
     assert 4 <= counts[quota_key(HKID)] <= 6
     assert 10 <= counts[quota_key(MTP)] <= 13
     ahead = ratelimit.limiter().peek([line_key(quota_key(HKID))])[line_key(quota_key(HKID))]
@@ -218,4 +230,5 @@ def test_two_clusters_never_take_the_same_task():
         thread.join(timeout=120)
     everything = taken[0] + taken[1]
     assert len(everything) == len(set(everything)) == 300
-    assert taken[0] and taken[1]  # both clusters took part
+    assert taken[0]  # both clusters took part
+    assert taken[1]

@@ -36,6 +36,7 @@ def scripted(settings):
         "quota_share": 1.0,
         "quota_horizon": 0.5,
         "quota_lead": 0.0,
+        "quota_warm_up": 0.0,  # slots one interval apart from the first (warm-up: its own test below)
         "backoff_base": 0.0,
     }
     ScriptedProvider.script.clear()
@@ -134,6 +135,23 @@ def test_a_slot_within_the_horizon_is_handed_to_the_provider(
     attempt = OcrAttempt.objects.get(document=second)
     assert attempt.quota_wait_ms is not None
     assert attempt.quota_wait_ms <= 1000  # never longer than the horizon
+
+
+def test_a_quota_coming_out_of_idleness_spaces_its_first_calls_wider(
+    settings, case, reviewer, django_capture_on_commit_callbacks
+):
+    from kyc.services.cases import applicant_create, case_open
+
+    settings.KYC_OCR = {**settings.KYC_OCR, "quota_lead": 0.3, "quota_horizon": 2.0, "quota_warm_up": 1.0}
+    other = case_open(
+        applicant=applicant_create(partner=case.applicant.partner, external_ref="W2", actor=None), actor=None
+    )
+    documents = [_queued(c, reviewer, django_capture_on_commit_callbacks) for c in (case, other)]
+    ScriptedProvider.script.extend([truth_result("hk_id_card")] * 2)
+    for document in documents:
+        assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
+    first, second = (request.not_before for request in ScriptedProvider.calls)
+    assert second - first == pytest.approx(0.75, abs=0.05)  # 1.5 intervals of the 2/s quota, not 0.5 s
 
 
 def test_a_worker_late_for_its_slot_takes_a_fresh_one(case, reviewer, django_capture_on_commit_callbacks):
