@@ -144,7 +144,8 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         the first task of any lane falls due (a delayed task is taken on time), at most the poll interval (a
         task enqueued meanwhile waits no longer than that)."""
         if any(self._passed_until[key] > now for key in self._waiting_for_line):
-            return min(float(Conf.POLL), max(MIN_SLEEP, min(self._passed_until.values()) - now))
+            next_turn = min(t for key, t in self._passed_until.items() if key in self._weights and t > now)
+            return min(float(Conf.POLL), max(MIN_SLEEP, next_turn - now))
         self._passed_until.clear()
         self._waiting_for_line.clear()
         return self._until_next_due()
