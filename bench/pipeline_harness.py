@@ -125,6 +125,22 @@ class ArrivalLog:
         arrivals = sorted(self.times[action])
         return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
 
+    def median_window_rate(self, action: str, width: float = 10.0) -> float:
+        """The median rate over the run's whole ``width``-second windows (from the first arrival on):
+        the steady rate, apart from episodes such as a stalled host or the start and the tail."""
+        from statistics import median
+
+        arrivals = sorted(self.times[action])
+        if len(arrivals) < 2:
+            return 0.0
+        first, windows = arrivals[0], int((arrivals[-1] - arrivals[0]) // width)
+        counts = [0] * windows
+        for t in arrivals:
+            index = int((t - first) // width)
+            if index < windows:
+                counts[index] += 1
+        return median(counts) / width if counts else 0.0
+
 
 def start_cluster(env: dict[str, str], workers: int, log_path: Path, *, nice: int = 0) -> subprocess.Popen:
     """A real qcluster in its own process group (so a whole cluster can be killed at once). ``nice``
