@@ -98,7 +98,6 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         self._pass: dict[str, float] = {}
         self._virtual_time = 0.0
         self._passed_until: dict[str, float] = {}  # lanes passed over until then (nothing due, or paced)
-        self._waiting_for_line: set[str] = set()  # lanes passed over because their line is booked ahead
         self._discovered_at = float("-inf")
 
     # --- producing --------------------------------------------------------------------------------------
@@ -117,16 +116,16 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
             self._discovered_at = now
         candidates = [key for key in self._weights if self._passed_until.get(key, 0.0) <= now]
         booked = self._booked_ahead(candidates)
+        empty: list[str] = []
         for key in sorted(candidates, key=lambda k: max(self._pass.get(k, 0.0), self._virtual_time)):
             ahead = booked.get(key, 0.0) - (self._lines[key][2] if key in self._lines else 0.0)
             if ahead > 0:  # the quota's slots are spoken for beyond the horizon: not this lane's turn
                 self._passed_until[key] = now + min(ahead, float(Conf.POLL))
-                self._waiting_for_line.add(key)
                 continue
-            self._waiting_for_line.discard(key)
             taken = self._take(key)
             if taken is None:
                 self._passed_until[key] = now + EMPTY_PAUSE
+                empty.append(key)
                 continue
             if key in self._lines:
                 line, rate, _ = self._lines[key]
@@ -135,26 +134,24 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
             start = max(self._pass.get(key, 0.0), self._virtual_time)
             self._pass[key], self._virtual_time = start + 1.0 / self._weights[key], start
             return [taken]
-        time.sleep(self._nap(now))
+        time.sleep(self._nap(now, empty))
         return None
 
-    def _nap(self, now: float) -> float:
-        """How long a pusher that took nothing sleeps. While a lane waits for its line, until the first lane
-        is due a turn (its line has room, or an empty lane is asked again). When every lane is empty, until
-        the first task of any lane falls due (a delayed task is taken on time), at most the poll interval (a
-        task enqueued meanwhile waits no longer than that)."""
-        if any(self._passed_until[key] > now for key in self._waiting_for_line):
-            next_turn = min(t for key, t in self._passed_until.items() if key in self._weights and t > now)
-            return min(float(Conf.POLL), max(MIN_SLEEP, next_turn - now))
-        self._passed_until.clear()
-        self._waiting_for_line.clear()
-        return self._until_next_due()
-
-    def _until_next_due(self) -> float:
-        first: datetime | None = cluster_tasks(self.list_key).aggregate(first=Min("lock"))["first"]
-        if first is None:
-            return float(Conf.POLL)
-        return min(float(Conf.POLL), max(MIN_SLEEP, (first - timezone.now()).total_seconds()))
+    def _nap(self, now: float, empty: list[str]) -> float:
+        """How long a pusher that took nothing sleeps: until the first lane's next turn, at most the poll
+        interval (a task enqueued meanwhile waits no longer than that). A lane waiting for its line is due
+        a turn when the line has room; a lane with nothing due, when its first delayed task falls due (one
+        query for them all), so delayed tasks are taken on time without asking empty lanes all the while."""
+        if empty:
+            due = dict(
+                cluster_tasks(self.list_key).filter(key__in=empty).values_list("key").annotate(first=Min("lock"))
+            )
+            wall = timezone.now()
+            for key in empty:
+                wait = (due[key] - wall).total_seconds() if due.get(key) is not None else float(Conf.POLL)
+                self._passed_until[key] = now + min(float(Conf.POLL), max(MIN_SLEEP, wait))
+        turns = [t for key, t in self._passed_until.items() if key in self._weights and t > now]
+        return min(float(Conf.POLL), max(MIN_SLEEP, min(turns, default=now + float(Conf.POLL)) - now))
 
     def _booked_ahead(self, keys: list[str]) -> dict[str, float]:
         """Seconds each metered lane's line is booked ahead (one limiter call for them all)."""
