@@ -91,12 +91,12 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
 
 
 def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, clusters, tmp_path):
-    with VendorEmulator(latency_ms=400, seed=4) as emulator:
+    with VendorEmulator(latency_ms=600, seed=4) as emulator:
         env = cluster_env(emulator, KYC_Q_TIMEOUT="6", KYC_Q_RETRY="10", KYC_OCR_LEASE_SECONDS="5")
         call_command("kyc_sync_schedules", verbosity=0)  # the reaper runs as it does in production
-        ids = h.create_documents({"mainland_travel_permit": 30})
+        ids = h.create_documents({"mainland_travel_permit": 40})  # about 4 s of calls for 6 workers
         clusters += [h.start_cluster(env, 3, tmp_path / f"c{i}.log", nice=5) for i in range(2)]
-        _assert_running(clusters, tmp_path)
+        # Kill from the first busy worker on: warm clusters can finish the work within a few seconds.
         kills, deadline = 0, time.monotonic() + 60
         while kills < 4 and time.monotonic() < deadline:
             busy = [pid for c in clusters for pid in h.busy_workers(c)]
@@ -108,7 +108,7 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, cluste
         final = h.wait_final(ids, timeout=240)
         calls = emulator.count(vendor="tencent")
     report = h.integrity(ids)
-    assert kills >= 2
+    assert kills >= 2, "; ".join((tmp_path / f"c{i}.log").read_text()[-1000:] for i in range(2))
     assert report["lost_or_stuck"] == 0, final
     assert report["applied_twice"] == 0
     assert calls - len(ids) <= report["unknown_attempts"]
