@@ -9,17 +9,20 @@ document type queued first holds up every other type for as long as it lasts.
 Here each quota key has a lane of its own (the OrmQ key ``<cluster>:lane:<quota key>``). The pusher
 shares its turns among the lanes by stride scheduling (Waldspurger), the weights being the quotas'
 rates: exact shares among the lanes that have work, and a lane that sat empty comes back without a
-burst of saved-up turns. It skips a lane with nothing due for a moment; within a lane it takes the task
-due first. A metered lane is
-also paced: every task handed out books a ticket on the quota's shared line (``<quota key>:line`` in the
-rate limiter, at 110% of the quota's rate; documents the pipeline hands back for want of a slot book
-their return on the same line), and the pusher passes a lane over while its line is booked further
-ahead than the quota's horizon (``kyc.services.providers.quota_horizon``). So, across every cluster,
-workers get each quota's tasks about as fast as its slots come, a little faster so none is left idle,
-instead of as fast as they can hand back the ones that find the quota full. Work without a quota (the
-offline engine, schedules, the sweeper's dispatches) goes to the cluster's own key, the default lane,
-weighted as much as all metered lanes together. A lane that configuration no longer
-names (routes changed while tasks waited) is found in the table and still drained.
+burst of saved-up turns. Within a lane it takes the task due first.
+
+A metered lane is also paced: every task handed out books a ticket on the quota's shared line
+(``<quota key>:line`` in the rate limiter, at 110% of the quota's rate; documents the pipeline hands
+back for want of a slot book their return on the same line), and the pusher passes a lane over while
+its line is booked further ahead than the quota's horizon (``kyc.services.providers.quota_horizon``).
+So, across every cluster, workers get each quota's tasks about as fast as its slots come, a little
+faster so none is left idle, instead of as fast as they can hand back the ones that find the quota full.
+A pusher that takes nothing sleeps until the next lane's turn: a paced lane's line has room, or an
+empty lane's first delayed task falls due.
+
+Work without a quota (the offline engine, schedules, the sweeper's dispatches) goes to the cluster's own
+key, the default lane, weighted as much as all metered lanes together. A lane that configuration no
+longer names (routes changed while tasks waited) is found in the table and still drained.
 
 Taking a task is one statement: ``UPDATE ... WHERE id = (SELECT ... ORDER BY lock LIMIT 1 FOR UPDATE
 SKIP LOCKED) RETURNING id, payload``, so two clusters never take the same task and never queue behind
@@ -144,7 +147,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         query for them all), so delayed tasks are taken on time without asking empty lanes all the while."""
         if empty:
             due = dict(
-                cluster_tasks(self.list_key).filter(key__in=empty).values_list("key").annotate(first=Min("lock"))
+                OrmQ.objects.using(Conf.ORM).filter(key__in=empty).values_list("key").annotate(first=Min("lock"))
             )
             wall = timezone.now()
             for key in empty:

@@ -114,7 +114,7 @@ class DatabaseLimiter:
          WHERE key = %(key)s AND slot.start - slot.now <= make_interval(secs => %(max_wait)s)
      RETURNING EXTRACT(EPOCH FROM (slot.start - slot.now)), EXTRACT(EPOCH FROM slot.start)
     """
-    _PG_PEEK = "SELECT EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = %(key)s"
+    _PG_AHEAD = "SELECT key, EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = ANY(%s)"
 
     def __init__(self) -> None:
         self._known: set[str] = set()  # keys whose row exists: one query per reservation, not two
@@ -132,18 +132,21 @@ class DatabaseLimiter:
         return reservation
 
     def peek(self, keys: list[str]) -> dict[str, float]:
-        if not keys:
-            return {}
-        if connection.vendor == "postgresql":
-            sql = "SELECT key, EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = ANY(%s)"
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [keys])
-                ahead = {key: float(seconds) for key, seconds in cursor.fetchall()}
-        else:
-            now = timezone.now()
-            rows = RateLimitSlot.objects.filter(key__in=keys).values_list("key", "tat")
-            ahead = {key: (tat - now).total_seconds() for key, tat in rows}
+        ahead = self._ahead(keys) if keys else {}
         return {key: max(0.0, ahead.get(key, 0.0)) for key in keys}
+
+    def _ahead(self, keys: list[str]) -> dict[str, float]:
+        """Seconds from now to each existing key's ``tat`` (negative when it has passed); a key without a
+        row is left out."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(self._PG_AHEAD, [keys])
+                return {key: float(seconds) for key, seconds in cursor.fetchall()}
+        now = timezone.now()
+        return {
+            key: (tat - now).total_seconds()
+            for key, tat in RateLimitSlot.objects.filter(key__in=keys).values_list("key", "tat")
+        }
 
     def _reserve_pg(
         self, key: str, interval: float, max_wait: float, lead: float, warm_up: float
@@ -161,10 +164,9 @@ class DatabaseLimiter:
         with connection.cursor() as cursor:
             cursor.execute(self._PG_SQL, params)
             row = cursor.fetchone()
-            if row is None:
-                cursor.execute(self._PG_PEEK, params)
-                row = cursor.fetchone()
-                return None if row is None else Reservation(False, max(0.0, float(row[0])))
+        if row is None:  # refused, or the row went away (None: the caller makes it again)
+            ahead = self._ahead([key]).get(key)
+            return None if ahead is None else Reservation(False, max(0.0, ahead))
         return Reservation(True, max(0.0, float(row[0])), float(row[1]))
 
     def _reserve_locked(
