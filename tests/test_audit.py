@@ -174,3 +174,46 @@ def test_postgresql_refuses_orm_updates_too(case):
         pytest.skip("the trigger exists on PostgreSQL only")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.update(actor_repr="mallory")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # two real transactions on two connections
+def test_a_writer_that_waited_for_the_chain_lock_writes_after_the_holders_event(partner):
+    """The lock and the head read share one round trip: the read must still see what the lock's
+    previous holder committed while the second writer waited (no fork: both events in one chain)."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from kyc.services.cases import applicant_create, case_open
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the chain lock is PostgreSQL's advisory lock")
+    case = case_open(applicant=applicant_create(partner=partner, external_ref="LOCK", actor=None), actor=None)
+    holder_wrote, waiter_done, errors = threading.Event(), threading.Event(), []
+
+    def waiter() -> None:
+        try:
+            holder_wrote.wait(5)
+            with transaction.atomic():  # blocks on the chain lock until the holder commits
+                audit_record(actor=None, action="test.waiter", obj=case, case_id=case.pk)
+        except Exception as error:  # surfaced below: a fork breaks the (chain, seq) unique constraint
+            errors.append(error)
+        finally:
+            connections.close_all()
+            waiter_done.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    with transaction.atomic():
+        audit_record(actor=None, action="test.holder", obj=case, case_id=case.pk)
+        holder_wrote.set()
+        time.sleep(0.5)  # the waiter is now inside its lock-and-read statement
+        assert not waiter_done.is_set()
+    thread.join(10)
+    assert not errors, errors
+    holder = AuditEvent.objects.get(action="test.holder")
+    waited = AuditEvent.objects.get(action="test.waiter")
+    assert (waited.chain, waited.seq, waited.prev_hash) == (holder.chain, holder.seq + 1, holder.hash)
+    assert audit_verify().ok

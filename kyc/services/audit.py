@@ -51,10 +51,25 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
 
 
-def _lock_chain(chain: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_SPACE, chain])
+_HEAD = "SELECT seq, hash FROM kyc_auditevent WHERE chain = %s ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_chain_and_read_head(chain: int) -> tuple[int, str] | None:
+    """Take the chain's lock (held to the end of the transaction) and read its head under it.
+
+    On PostgreSQL both go in one round trip: a query string of two statements, each with its own
+    snapshot under READ COMMITTED, so the head is read after the lock is granted and sees every event
+    committed by the chain's previous holder. (Two statements need the simple query protocol, which
+    psycopg uses for a query without parameters: the chain is an int, formatted in.)"""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # integers only: no parameters, so the simple protocol
+            both = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_SPACE:d}, {chain:d}); {_HEAD % f'{chain:d}'}"
+            cursor.execute(both)
+            cursor.nextset()
+        else:  # SQLite serialises writers: the transaction that writes already holds the database
+            cursor.execute(_HEAD, [chain])
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def _chain_for(key: Any) -> int:
@@ -117,8 +132,7 @@ def audit_record(
         chain = _chain_for(case_id or getattr(obj, "pk", ""))
         last = _cached_head(chain)  # a second event in one transaction needs no lock or read
         if last is None:
-            _lock_chain(chain)
-            last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+            last = _lock_chain_and_read_head(chain)
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AuditEvent(
             chain=chain,

@@ -307,29 +307,34 @@ class Slot:
     send_at: float  # monotonic time the call may leave
 
 
+_PLAN_FIELDS = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at")
+_ATTEMPT_COLUMNS = ("ocr_attempts__run", "ocr_attempts__route_step", "ocr_attempts__number", "ocr_attempts__error_code")
+
+
 def _plan(document_id: Any) -> Plan | float | str | None:
     """Without locks: the next attempt's route step, seconds until the document is due (or until
     another worker's lease ends), ``"claim"`` when only the claim can decide (suspended providers,
-    every attempt used), or None when there is nothing to do."""
-    fields = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at")
-    document = Document.objects.only(*fields).filter(pk=document_id).first()
-    if document is None:
+    every attempt used), or None when there is nothing to do. One read: the document joined with its
+    attempts (one row per attempt; a document without attempts gives one row of nulls)."""
+    joined = list(Document.objects.filter(pk=document_id).values_list(*_PLAN_FIELDS, *_ATTEMPT_COLUMNS))
+    if not joined:
         return None
+    status, document_type, run, next_at, lease_until, updated_at = joined[0][: len(_PLAN_FIELDS)]
     now = timezone.now()
-    if document.status == DocumentStatus.PROCESSING:
-        if document.ocr_lease_until is None:
+    if status == DocumentStatus.PROCESSING:
+        if lease_until is None:
             return None
-        if document.ocr_lease_until > now:
-            return (document.ocr_lease_until - now).total_seconds()
-    elif document.status != DocumentStatus.QUEUED:
+        if lease_until > now:
+            return float((lease_until - now).total_seconds())
+    elif status != DocumentStatus.QUEUED:
         return None
-    elif document.ocr_next_at and document.ocr_next_at > now:
-        return (document.ocr_next_at - now).total_seconds()
-    rows = _attempt_rows(document)
-    choice = next_step(document, rows)
+    elif next_at and next_at > now:
+        return float((next_at - now).total_seconds())
+    rows = [row[len(_PLAN_FIELDS) :] for row in joined if row[-2] is not None]  # number is never null
+    choice = next_step(Document(pk=document_id, document_type=document_type, ocr_run=run), rows)
     if not isinstance(choice, tuple):
         return "claim"
-    return Plan(choice[0], choice[1], tuple(rows), document.updated_at)
+    return Plan(choice[0], choice[1], tuple(rows), updated_at)
 
 
 def _reserve(step: RouteStep) -> Slot | float | None:

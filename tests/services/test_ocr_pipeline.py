@@ -357,7 +357,9 @@ def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(
 
 
 def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_commit_callbacks):
-    """The pipeline's own overhead is mostly database round trips: keep them counted."""
+    """The pipeline's own overhead is mostly database round trips: keep them counted. (Inside the test's
+    transaction the audit chain's head is already known, so the two chain lock-and-read statements a
+    worker makes, one per transaction, do not show here; savepoints stand where BEGIN/COMMIT would.)"""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -366,7 +368,7 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with CaptureQueriesContext(connection) as queries:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
-    assert len(queries) <= 30, "\n".join(q["sql"][:100] for q in queries.captured_queries)
+    assert len(queries) <= 21, "\n".join(q["sql"][:100] for q in queries.captured_queries)
 
 
 def test_a_redelivered_task_waits_out_a_dead_workers_lease_and_takes_over(
