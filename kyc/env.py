@@ -64,6 +64,21 @@ def env_secret(name: str, *, debug: bool, dev_default: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see .env.example)")
 
 
+PREPARE_THRESHOLD = 5  # psycopg's own default, which Django overrides with None
+
+
+def _prepare_threshold(value: str) -> int | None:
+    if value.lower() in {"none", "off", "no", "false", ""}:
+        return None
+    try:
+        threshold = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"DATABASE_URL: prepare_threshold must be a number or none, not {value!r}") from None
+    if threshold < 0:
+        raise ImproperlyConfigured("DATABASE_URL: prepare_threshold must be 0 or more (or none)")
+    return threshold
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """``postgres://user:pass@host:port/name?sslmode=require`` or ``sqlite:///path`` to a DATABASES entry."""
     parsed = urlparse(url)
@@ -74,12 +89,19 @@ def database_from_url(url: str) -> dict[str, object]:
         }
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(f"DATABASE_URL scheme must be postgres:// or sqlite:///, not {parsed.scheme!r}")
-    # Server-side parameter binding lets psycopg prepare the statements a worker repeats for every job:
-    # PostgreSQL then skips parsing and planning them (a third of its CPU in the pipeline benchmark).
-    options: dict[str, object] = {"server_side_binding": True}
+    # Server-side parameter binding, and psycopg preparing a statement once it has run five times on a
+    # connection (Django turns preparing off unless asked): PostgreSQL then skips parsing and planning
+    # the statements a worker repeats for every job, a third of its CPU per job (bench/pipeline_job_cost.py).
+    # Behind a pooler that cannot keep prepared statements, add ?prepare_threshold=none to the URL.
+    options: dict[str, object] = {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
     for key, values in parse_qs(parsed.query).items():
         value = values[-1]
-        options[key] = value.lower() in {"1", "true", "yes", "on"} if key == "server_side_binding" else value
+        if key == "server_side_binding":
+            options[key] = value.lower() in {"1", "true", "yes", "on"}
+        elif key == "prepare_threshold":
+            options[key] = _prepare_threshold(value)
+        else:
+            options[key] = value
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")),

@@ -80,8 +80,13 @@ def test_database_url_selects_postgresql():
         "db.internal",
         "6543",
     )
-    assert config["OPTIONS"] == {"sslmode": "require", "server_side_binding": True}
+    assert config["OPTIONS"] == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
     assert env.database_from_url("postgres://h/kyc?server_side_binding=off")["OPTIONS"]["server_side_binding"] is False
+    assert env.database_from_url("postgres://h/kyc?prepare_threshold=none")["OPTIONS"]["prepare_threshold"] is None
+    assert env.database_from_url("postgres://h/kyc?prepare_threshold=2")["OPTIONS"]["prepare_threshold"] == 2
+    for bad in ("soon", "-1"):
+        with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+            env.database_from_url(f"postgres://h/kyc?prepare_threshold={bad}")
     with pytest.raises(ImproperlyConfigured, match="scheme"):
         env.database_from_url("mysql://x/y")
 
@@ -92,3 +97,22 @@ def test_connections_are_reused_and_checked(settings):
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 300
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
     assert settings.Q_CLUSTER["save_limit"] == -1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_prepares_the_statements_a_worker_repeats():
+    """Django turns psycopg's preparing off unless OPTIONS asks for it: a repeated ORM read must end up
+    as a server-side prepared statement (PostgreSQL then skips parsing and planning it)."""
+    from django.db import connection
+
+    from kyc.models import Document
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for _ in range(6):
+        Document.objects.filter(status="queued").values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("kyc_document" in statement for statement in prepared), prepared
