@@ -10,6 +10,9 @@
 * never follows redirects and ignores proxy/certificate environment variables (``trust_env=False``);
 * sends without Nagle's delay (``TCP_NODELAY``, as curl does): a request written as headers then body
   must not wait for the server's delayed ACK;
+* times a call to its quota slot at the last moment: with the real transport, the connection (TCP and
+  TLS) is opened first and the wait and the ``send_by`` check happen as the request headers are about to
+  be written (httpcore's ``trace`` extension), so a cold connection cannot make a call late;
 * logs one line per call (vendor, action, host, status, size, time, vendor request id): never headers,
   bodies, keys, tokens, images or personal fields.
 
@@ -84,6 +87,9 @@ class VendorHttpClient:
         self.config = config
         self._monotonic = monotonic
         self._sleep = sleep
+        # httpcore reports the moment the request headers are written; another transport (a test's mock)
+        # may not, and then the wait happens before the request is handed over, as before.
+        self._gated_at_send = transport is None or isinstance(transport, httpx.HTTPTransport)
         self._client = httpx.Client(
             timeout=self._timeout(config.read_timeout),
             follow_redirects=False,
@@ -117,36 +123,41 @@ class VendorHttpClient:
         signed, so it leaves at its quota slot. Past ``send_by`` it does not leave at all
         (``OcrUnavailable`` with code ``slot_missed``: nothing was sent, the caller takes a new slot)."""
         deadline_at = deadline_at if deadline_at is not None else self.deadline_from_now()
-        early = not_before - self._monotonic()
-        if early > 0:
-            self._sleep(early)
+        gate = _SlotGate(not_before, send_by, self._monotonic, self._sleep)
+        if not self._gated_at_send:
+            gate.open()  # wait here: this transport does not say when the request goes out
         started = self._monotonic()
-        if send_by and started > send_by:
-            raise OcrUnavailable(
-                f"the quota slot passed {int((started - send_by) * 1000)} ms before the request could leave",
-                code="slot_missed",
-            )
-        remaining = deadline_at - started
+        remaining = deadline_at - max(started, not_before)
         if remaining <= 0:
             raise OcrUnavailable("deadline reached before the request was sent", code="timeout")
         timeout = self._timeout(min(self.config.read_timeout, remaining))
         try:
-            response = self._send(url, content, headers, timeout, deadline_at)
+            response = self._send(url, content, headers, timeout, deadline_at, gate)
         except OcrError as exc:
-            self._log(action, url, f"failed ({exc.code})", 0, started, "")
+            self._log(action, url, f"failed ({exc.code})", 0, gate.sent_at or started, "")
             raise
-        self._log(action, url, response.status, len(response.body), started, response.header(request_id_header))
+        sent = gate.sent_at or started
+        self._log(action, url, response.status, len(response.body), sent, response.header(request_id_header))
         return response
 
     def _send(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout, deadline_at: float
+        self,
+        url: str,
+        content: bytes,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        deadline_at: float,
+        gate: _SlotGate,
     ) -> HttpResponse:
         started = self._monotonic()
+        extensions = {"trace": gate.trace} if self._gated_at_send else None
         try:
-            with self._client.stream("POST", url, content=content, headers=dict(headers), timeout=timeout) as r:
+            with self._client.stream(
+                "POST", url, content=content, headers=dict(headers), timeout=timeout, extensions=extensions
+            ) as r:
                 self._refuse_redirect(r)
                 body = self._read_capped(r, deadline_at)
-                elapsed = int((self._monotonic() - started) * 1000)
+                elapsed = int((self._monotonic() - (gate.sent_at or started)) * 1000)
                 return HttpResponse(status=r.status_code, headers=r.headers, body=body, elapsed_ms=elapsed)
         except httpx.HTTPError as exc:
             raise _classify_transport_error(exc) from exc
@@ -194,6 +205,42 @@ class VendorHttpClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+class _SlotGate:
+    """Holds a request until its quota slot (``not_before``, monotonic seconds) and refuses it past
+    ``send_by``; ``open`` is called once, either by the caller before the request is handed to httpx or
+    by httpcore's trace as the request headers are about to be written (the connection is then open)."""
+
+    def __init__(
+        self, not_before: float, send_by: float, monotonic: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.not_before, self.send_by = not_before, send_by
+        self._monotonic, self._sleep = monotonic, sleep
+        self.sent_at: float | None = None
+
+    def open(self) -> None:
+        if self.sent_at is not None:
+            return
+        early = self.not_before - self._monotonic()
+        if early > 0:
+            self._sleep(early)
+        now = self._monotonic()
+        if self.send_by and now > self.send_by:
+            # Nothing has been written: httpcore drops the connection, the vendor saw no request.
+            raise OcrUnavailable(
+                f"the quota slot passed {int((now - self.send_by) * 1000)} ms before the request could leave",
+                code="slot_missed",
+            )
+        self.sent_at = now
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if not event.endswith(".send_request_headers.started"):
+            return
+        request = info.get("request")
+        if request is not None and getattr(request, "method", b"") == b"CONNECT":
+            return  # a proxy tunnel's own request, not the vendor call
+        self.open()
 
 
 def _path_for_log(path: str) -> str:

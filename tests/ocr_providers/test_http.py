@@ -126,3 +126,79 @@ def test_a_request_past_its_send_by_time_does_not_leave():
     assert caught.value.code == "slot_missed"
     assert sent == []  # nothing reached the vendor: no quota spent, nothing billed
     assert client.post("https://ocr.example/", content=b"{}", headers={}, send_by=100.02).status == 200
+
+
+class _RawServer:
+    """A loopback HTTP server that records, per connection, when it was accepted and what arrived, so a
+    test can tell connection setup from the request leaving."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.accepted = threading.Event()
+        self.received = bytearray()
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        self.accepted.set()
+        with conn:
+            while b"\r\n\r\n{}" not in self.received:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                self.received += chunk
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+        self.done.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_cold_connection_is_opened_before_the_slot_and_the_request_leaves_at_it():
+    """With the real transport the wait happens once the connection is open, as the headers are about to
+    be written: connection setup (a TLS handshake with a real vendor) cannot make the call late."""
+    server = _RawServer()
+    clock = {"now": 100.0}
+    seen_while_waiting = []
+
+    def sleep(seconds):  # what the server had seen when the client started to wait for its slot
+        seen_while_waiting.append((server.accepted.wait(5), bytes(server.received)))
+        clock["now"] += seconds
+
+    client = build_client(ProviderConfig(name="t"), vendor="t")
+    client._monotonic, client._sleep = (lambda: clock["now"]), sleep
+    try:
+        response = client.post(server.url, content=b"{}", headers={}, not_before=100.25, send_by=100.27)
+    finally:
+        client.close()
+        server.close()
+    assert response.status == 200
+    assert seen_while_waiting == [(True, b"")]  # connected, and not one byte of the request sent
+    assert server.received.startswith(b"POST / HTTP/1.1")
+
+
+def test_a_request_that_missed_its_slot_after_connecting_writes_nothing():
+    server = _RawServer()
+    clock = {"now": 100.0}
+
+    def stalled_sleep(seconds):  # the worker lost the CPU while it waited: it wakes past send_by
+        server.accepted.wait(5)
+        clock["now"] += seconds + 0.05
+
+    client = build_client(ProviderConfig(name="t"), vendor="t")
+    client._monotonic, client._sleep = (lambda: clock["now"]), stalled_sleep
+    try:
+        with pytest.raises(OcrUnavailable) as caught:
+            client.post(server.url, content=b"{}", headers={}, not_before=100.25, send_by=100.27)
+        assert server.done.wait(5)  # the client dropped the connection it had opened
+    finally:
+        client.close()
+        server.close()
+    assert caught.value.code == "slot_missed"
+    assert bytes(server.received) == b""  # the vendor saw no request: no quota spent, nothing billed
