@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=16, help="workers per cluster (two clusters)")
     parser.add_argument("--share", type=float, default=0.96, help="KYC_OCR_QUOTA_SHARE")
+    parser.add_argument("--horizon", type=float, help="KYC_OCR_QUOTA_HORIZON (default: the setting's own)")
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
     parser.add_argument(
         "--interleaved",
@@ -46,6 +47,7 @@ def main() -> int:
         KYC_OCR_QUOTA_SHARE=str(args.share),
         KYC_OCR_MAX_QUOTA_WAIT="30",
         KYC_Q_SAVE_LIMIT="0",  # keep every task row: its result carries the task's wall time
+        **({"KYC_OCR_QUOTA_HORIZON": str(args.horizon)} if args.horizon is not None else {}),
     ) as run:
         print(f"creating {sum(counts.values())} documents {counts} ...", flush=True)
         ids = h.create_documents(counts, shuffle_seed=None if args.interleaved else 7)
