@@ -209,7 +209,10 @@ def test_a_writer_that_waited_for_the_chain_lock_writes_after_the_holders_event(
     with transaction.atomic():
         audit_record(actor=None, action="test.holder", obj=case, case_id=case.pk)
         holder_wrote.set()
-        time.sleep(0.5)  # the waiter is now inside its lock-and-read statement
+        deadline = time.monotonic() + 10
+        while not _someone_waits_for_an_advisory_lock():  # the waiter is inside its lock-and-read statement
+            assert time.monotonic() < deadline, "the second writer never waited for the chain lock"
+            time.sleep(0.02)
         assert not waiter_done.is_set()
     thread.join(10)
     assert not errors, errors
@@ -217,3 +220,12 @@ def test_a_writer_that_waited_for_the_chain_lock_writes_after_the_holders_event(
     waited = AuditEvent.objects.get(action="test.waiter")
     assert (waited.chain, waited.seq, waited.prev_hash) == (holder.chain, holder.seq + 1, holder.hash)
     assert audit_verify().ok
+
+
+def _someone_waits_for_an_advisory_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return bool(cursor.fetchone()[0])
