@@ -1,5 +1,6 @@
 """What one OCR job costs us with nothing else running: wall time, CPU and database statements per job,
-run in this process one after another against the emulator at zero latency (no quota, no cluster).
+run in this process one after another against the emulator at zero latency (no quota, no cluster), and
+the CPU its PostgreSQL server process used (read from /proc when the server runs on this host).
 
     .venv/bin/python bench/pipeline_job_cost.py [--documents 300]
 
@@ -10,6 +11,7 @@ PostgreSQL, two clusters and the emulator at once.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -33,6 +35,8 @@ def main() -> int:
         from kyc.services.ocr import ocr_document_run
 
         ocr_document_run(document_id=ids[0])  # warm: provider, connections, prepared statements
+        backend_cpu = _backend_cpu_reader(connection)
+        backend_before = backend_cpu()
         walls, cpus, statements = [], [], []
         for document_id in ids[1:]:
             wall, cpu = time.monotonic(), time.process_time()
@@ -43,6 +47,7 @@ def main() -> int:
             statements.append(len(queries))
             if status != "extracted":
                 raise SystemExit(f"a job ended {status!r}: the figures would not be one job's cost")
+        backend_after = backend_cpu()  # before the run drops its database and the connection's process
     print(f"{len(walls)} jobs, one at a time, vendor latency 0 (the emulator runs in this process)")
     print(
         f"wall per job: median {statistics.median(walls) * 1000:.1f} ms, p95 "
@@ -50,7 +55,26 @@ def main() -> int:
     )
     print(f"CPU per job in this process: median {statistics.median(cpus) * 1000:.1f} ms (ours and the emulator's)")
     print(f"database statements per job: median {statistics.median(statements):.0f}, most {max(statements)}")
+    if backend_before is not None and backend_after is not None:
+        per_job = (backend_after - backend_before) / len(walls) * 1000
+        print(f"PostgreSQL CPU per job (this connection's server process): mean {per_job:.1f} ms")
     return 0
+
+
+def _backend_cpu_reader(connection):
+    """CPU seconds used so far by this connection's PostgreSQL server process, read from /proc: only
+    when the server runs on this host (None otherwise)."""
+    pid = connection.connection.info.backend_pid if connection.vendor == "postgresql" else None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return read
 
 
 if __name__ == "__main__":
