@@ -1,7 +1,8 @@
 """Throughput inside the vendor's quota: two django-q2 clusters sharing one PostgreSQL, the emulator at
 300 ms latency with quotas of 10/s (PermitOCR), 5/s (HKIDCardOCR) and 20/s (MainlandPermitOCR).
 
-    .venv/bin/python bench/pipeline_throughput.py [--documents 2000] [--workers 16] [--share 0.96] [--interleaved]
+    .venv/bin/python bench/pipeline_throughput.py [--documents 2000] [--workers 16] [--share 0.96]
+        [--horizon S] [--interleaved]
 
 Prints, per action: calls, sustained rate and its share of the quota, the median 10-second window's
 share (the steady rate), the most calls in any one-second window, windows over quota, RequestLimitExceeded

@@ -45,7 +45,7 @@ from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from kyc.ratelimit import limiter
+from kyc.ratelimit import Reservation, limiter
 
 LANE = ":lane:"
 LINE_PACE = 1.1  # a quota's line lets tasks through 10% faster than its slots come, so none is left idle
@@ -68,6 +68,13 @@ def cluster_tasks(cluster: str) -> QuerySet[OrmQ]:
 def line_key(quota_key: str) -> str:
     """The rate-limiter key that paces how fast a quota's tasks reach workers (not the vendor calls)."""
     return quota_key + ":line"
+
+
+def book_line(quota_key: str, rate: float, *, lead: float = 0.0) -> Reservation:
+    """A ticket on a quota's line, at least ``lead`` seconds ahead; never refused. Both the pusher (a task
+    handed out) and the pipeline (a document handed back for want of a slot) book here, so one pace
+    governs both."""
+    return limiter().reserve(line_key(quota_key), rate * LINE_PACE, max_wait=1e9, lead=lead)
 
 
 def configured_lanes() -> dict[str, float]:
@@ -94,7 +101,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         super().__init__(list_key=list_key or Conf.CLUSTER_NAME)
         self.lane, self.eta = lane, eta
         self._weights: dict[str, float] = {}  # OrmQ key -> weight
-        # OrmQ key of a metered lane -> (its line, its quota's rate, how far ahead its line may be booked)
+        # OrmQ key of a metered lane -> (its quota key, the quota's rate, how far ahead its line may be booked)
         self._lines: dict[str, tuple[str, float, float]] = {}
         # stride scheduling (Waldspurger): each lane's next turn in virtual time; serving it advances that by
         # 1/weight, and the lane with the earliest turn is served first
@@ -131,8 +138,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
                 empty.append(key)
                 continue
             if key in self._lines:
-                line, rate, _ = self._lines[key]
-                limiter().reserve(line, rate * LINE_PACE, max_wait=1e9)  # books, never refused
+                book_line(*self._lines[key][:2])
             # stride scheduling: a lane that sat idle starts from the present, it banks no turns
             start = max(self._pass.get(key, 0.0), self._virtual_time)
             self._pass[key], self._virtual_time = start + 1.0 / self._weights[key], start
@@ -158,7 +164,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
 
     def _booked_ahead(self, keys: list[str]) -> dict[str, float]:
         """Seconds each metered lane's line is booked ahead (one limiter call for them all)."""
-        lines = {key: self._lines[key][0] for key in keys if key in self._lines}
+        lines = {key: line_key(self._lines[key][0]) for key in keys if key in self._lines}
         ahead = limiter().peek(sorted(set(lines.values())))
         return {key: ahead[line] for key, line in lines.items()}
 
@@ -171,9 +177,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         unmetered = sum(lanes.values()) or 1.0
         self._weights = {lane_key(self.list_key, lane): rate or unmetered for lane, rate in lanes.items()}
         self._lines = {
-            lane_key(self.list_key, lane): (line_key(lane), rate, quota_horizon(rate))
-            for lane, rate in lanes.items()
-            if rate
+            lane_key(self.list_key, lane): (lane, rate, quota_horizon(rate)) for lane, rate in lanes.items() if rate
         }
         for key in cluster_tasks(self.list_key).values_list("key", flat=True).distinct():
             self._weights.setdefault(key, unmetered)

@@ -235,12 +235,8 @@ class _SlotGate:
         self.sent_at = now
 
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        if not event.endswith(".send_request_headers.started"):
-            return
-        request = info.get("request")
-        if request is not None and getattr(request, "method", b"") == b"CONNECT":
-            return  # a proxy tunnel's own request, not the vendor call
-        self.open()
+        if event.endswith(".send_request_headers.started"):  # no proxy: this is the vendor call's request
+            self.open()
 
 
 def _path_for_log(path: str) -> str:

@@ -119,9 +119,8 @@ def test_a_pusher_whose_lane_waits_for_its_line_sleeps_until_the_line_has_room(s
     monkeypatch.setattr("django_q.conf.Conf.POLL", 0.5)
     naps: list[float] = []
     monkeypatch.setattr(lanes.time, "sleep", naps.append)
-    line = line_key(quota_key(HKID))
     for _ in range(10):  # the line booked 1.8 s ahead: a second past the lane's 0.8 s horizon
-        ratelimit.limiter().reserve(line, 5 * lanes.LINE_PACE, max_wait=1e9)
+        lanes.book_line(quota_key(HKID), 5)
     _fill(HKID, 20)
     cluster = LaneBroker()
     assert cluster.dequeue() is None

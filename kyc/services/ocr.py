@@ -24,7 +24,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from kyc import ratelimit
-from kyc.broker import LINE_PACE, LaneBroker, cluster_tasks, line_key
+from kyc.broker import LaneBroker, book_line, cluster_tasks
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Case, Document, OcrAttempt, ProviderState
@@ -343,14 +343,7 @@ def _reserve(step: RouteStep) -> Slot | float | None:
     rate = quota_rate(step)
     if not rate:
         return None
-    settings = conf()
-    reservation = ratelimit.limiter().reserve(
-        quota_key(step),
-        rate,
-        max_wait=quota_horizon(rate),
-        lead=settings["quota_lead"],
-        warm_up=settings["quota_warm_up"],
-    )
+    reservation = _reserve_slot(step, rate, max_wait=quota_horizon(rate))
     if not reservation.granted:
         return reservation.wait
     return Slot(step, reservation.send_at())
@@ -366,15 +359,16 @@ def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
     if reserved is not None and reserved.step == claim.step and now <= reserved.send_at + LATE_TOLERANCE:
         return reserved.send_at
     # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
-    settings = conf()
-    reservation = ratelimit.limiter().reserve(
-        quota_key(claim.step),
-        rate,
-        max_wait=settings["max_quota_wait"],
-        lead=settings["quota_lead"],
-        warm_up=settings["quota_warm_up"],
-    )
+    reservation = _reserve_slot(claim.step, rate, max_wait=conf()["max_quota_wait"])
     return reservation.send_at() if reservation.granted else None
+
+
+def _reserve_slot(step: RouteStep, rate: float, *, max_wait: float) -> ratelimit.Reservation:
+    """A vendor call slot for ``step``'s quota, ``quota_lead`` ahead (time to claim and sign first)."""
+    settings = conf()
+    return ratelimit.limiter().reserve(
+        quota_key(step), rate, max_wait=max_wait, lead=settings["quota_lead"], warm_up=settings["quota_warm_up"]
+    )
 
 
 def _later(document_id: Any, seconds: float) -> str:
@@ -393,12 +387,7 @@ def _defer_for_quota(document_id: Any, step: RouteStep, wait: float) -> str:
     the broker hands out that quota's tasks: kyc/broker.py), so waiting documents come back about when
     slots free up, one after another, not all at once."""
     rate = quota_rate(step)
-    ticket = ratelimit.limiter().reserve(
-        line_key(quota_key(step)),
-        rate * LINE_PACE,
-        max_wait=1e9,
-        lead=max(0.0, wait - quota_horizon(rate) / 2),
-    )
+    ticket = book_line(quota_key(step), rate, lead=max(0.0, wait - quota_horizon(rate) / 2))
     with transaction.atomic():
         Document.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
             ocr_next_at=timezone.now() + timedelta(seconds=ticket.wait), ocr_task_queued=True
