@@ -142,14 +142,19 @@ class ArrivalLog:
         return median(counts) / width if counts else 0.0
 
 
-def start_cluster(env: dict[str, str], workers: int, log_path: Path, *, nice: int = 0) -> subprocess.Popen:
+def start_cluster(
+    env: dict[str, str], workers: int, log_path: Path, *, nice: int = 0, task_log: bool = False
+) -> subprocess.Popen:
     """A real qcluster in its own process group (so a whole cluster can be killed at once). ``nice``
     lowers its CPU priority: the emulator in this process stands in for the vendor's own servers, and
-    on a small shared machine it must not be starved of CPU (it stamps arrivals when it gets to run)."""
-    cluster_env = {**env, "KYC_Q_WORKERS": str(workers)}
+    on a small shared machine it must not be starved of CPU (it stamps arrivals when it gets to run).
+    With ``task_log``, each document task's figures go to ``tasks-*.jsonl`` beside the log
+    (bench/qcluster_task_log.py), so task rows need not be kept."""
+    cluster_env = {**env, "KYC_Q_WORKERS": str(workers), "KYC_BENCH_TASK_LOG": str(log_path.parent)}
+    command = ["bench/qcluster_task_log.py"] if task_log else ["manage.py", "qcluster"]
     log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it open for its lifetime
     return subprocess.Popen(
-        ["nice", "-n", str(nice), sys.executable, "manage.py", "qcluster"],
+        ["nice", "-n", str(nice), sys.executable, *command],
         cwd=ROOT,
         env=cluster_env,
         stdout=log,
@@ -240,27 +245,40 @@ def wait_final(ids: list, timeout: float, on_tick=None) -> dict[str, int]:
         time.sleep(1.0)
 
 
-def overhead_per_job(vendor_latency_ms: float) -> dict[str, float]:
+def finished_tasks(directory: Path) -> list[dict]:
+    """The document tasks the clusters' monitors recorded (bench/qcluster_task_log.py), oldest first."""
+    import json
+    from datetime import datetime
+
+    tasks = []
+    for path in sorted(directory.glob("tasks-*.jsonl")):
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(ValueError):  # a cluster killed mid-write leaves a torn last line
+                task = json.loads(line)
+                task["stopped"] = datetime.fromisoformat(task["stopped"]) if task["stopped"] else None
+                tasks.append(task)
+    return tasks
+
+
+def overhead_per_job(vendor_latency_ms: float, directory: Path) -> dict[str, float]:
     """Task wall time (the task's own result) minus vendor latency and quota wait, and where it goes:
     before the claim (plan, slot reservation, claim), from the claim to the send (reading the image,
     signing; the quota wait taken out), and the finish (result, checks, routing, audit, commit)."""
     from statistics import mean, median
 
-    from django_q.models import Task
-
     from kyc.models import OcrAttempt
 
     attempts = {str(a.document_id): a for a in OcrAttempt.objects.filter(outcome="succeeded")}
     overheads, to_send, finish = [], [], []
-    for task in Task.objects.filter(func="kyc.tasks.document_ocr_task", success=True).only("args", "result", "stopped"):
-        attempt = attempts.get(task.args[0]) if task.args else None
-        status, _, wall = str(task.result).partition(" ")
-        if attempt is None or attempt.latency_ms is None or status != "extracted":
+    for task in finished_tasks(directory):
+        attempt = attempts.get(task["args"][0]) if task["success"] and task["args"] else None
+        status, _, wall = task["result"].partition(" ")
+        if attempt is None or attempt.latency_ms is None or status != "extracted" or task["stopped"] is None:
             continue
         overheads.append(int(wall.removesuffix("ms")) - attempt.latency_ms - (attempt.quota_wait_ms or 0))
         called = (attempt.finished_at - attempt.started_at).total_seconds() * 1000
         to_send.append(called - attempt.latency_ms - (attempt.quota_wait_ms or 0))
-        finish.append((task.stopped - attempt.finished_at).total_seconds() * 1000)
+        finish.append((task["stopped"] - attempt.finished_at).total_seconds() * 1000)
     if not overheads:
         return {}
     ordered = sorted(overheads)
@@ -321,16 +339,28 @@ class Run:
         setup_django(self.env)
         return self
 
-    def start_clusters(self, count: int, workers: int, *, nice: int = 5) -> None:
+    def start_clusters(self, count: int, workers: int, *, nice: int = 5, task_log: bool = False) -> None:
         self.clusters += [
-            start_cluster(self.env, workers, self.var / f"cluster{i}.log", nice=nice) for i in range(count)
+            start_cluster(self.env, workers, self.var / f"cluster{i}.log", nice=nice, task_log=task_log)
+            for i in range(count)
         ]
+
+    def stop_clusters(self, grace: float = 30) -> None:
+        """Stop every cluster gracefully, all at once (each drains its own workers; a second SIGTERM
+        would cut that short); kill what is still running after ``grace``."""
+        running = [cluster for cluster in self.clusters if cluster.poll() is None]
+        for cluster in running:
+            cluster.terminate()
+        deadline = time.monotonic() + grace
+        for cluster in running:
+            try:
+                cluster.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                kill_cluster(cluster)
 
     def __exit__(self, *exc: object) -> None:
         gc.enable()
-        for cluster in self.clusters:
-            if cluster.poll() is None:
-                stop_cluster(cluster, grace=30)
+        self.stop_clusters()
         self.emulator.stop()
         if self.keep:
             print(f"kept database {self.db} and files in {self.var}")

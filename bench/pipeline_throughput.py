@@ -47,23 +47,23 @@ def main() -> int:
         keep=args.keep,
         KYC_OCR_QUOTA_SHARE=str(args.share),
         KYC_OCR_MAX_QUOTA_WAIT="30",
-        KYC_Q_SAVE_LIMIT="0",  # keep every task row: its result carries the task's wall time
         **({"KYC_OCR_QUOTA_HORIZON": str(args.horizon)} if args.horizon is not None else {}),
     ) as run:
         print(f"creating {sum(counts.values())} documents {counts} ...", flush=True)
         ids = h.create_documents(counts, shuffle_seed=None if args.interleaved else 7)
-        run.start_clusters(2, args.workers)
+        run.start_clusters(2, args.workers, task_log=True)
         started = time.monotonic()
         final = h.wait_final(ids, timeout=900)
         elapsed = time.monotonic() - started
-        report(run.log, run.emulator, final, elapsed, args)
+        run.stop_clusters()  # their monitors have then recorded every task (the overhead figures)
+        report(run.log, run.emulator, final, elapsed, args, run.var)
         arrivals = run.var / "arrivals.json"
         arrivals.write_text(json.dumps(run.log.times))
         print(f"arrival times per action (emulator clock): {arrivals}")
     return 0
 
 
-def report(log, emulator, final, elapsed, args) -> None:
+def report(log, emulator, final, elapsed, args, task_log) -> None:
     print(f"\n{sum(final.values())} documents in {elapsed:.1f} s, final statuses {final}")
     print(f"2 clusters x {args.workers} workers, latency {LATENCY_MS} ms, limiter share {args.share}")
     print(
@@ -80,7 +80,7 @@ def report(log, emulator, final, elapsed, args) -> None:
         )
     print("sustained: calls over the time from the first call to the last (start-up and tail included);")
     print("median 10 s: the median of the run's whole 10-second windows (the steady rate)")
-    overhead = h.overhead_per_job(LATENCY_MS)
+    overhead = h.overhead_per_job(LATENCY_MS, task_log)
     if overhead:
         print(
             f"overhead per job over {overhead['jobs']} jobs: median {overhead['median_ms']:.1f} ms "

@@ -1,0 +1,55 @@
+"""``manage.py qcluster`` that also appends each finished task's figures to a file, for the benchmarks.
+
+The throughput benchmark needs each task's wall time (its result, ``extracted 341ms``) and end. Keeping
+django-q2's task rows for that (``save_limit`` 0) would add a row insert per task in each cluster's
+monitor, work the production setting (-1, successes not kept) does not do. Instead, django-q2's
+``post_execute`` signal, which the monitor sends for every task whether it saves the row or not,
+appends one JSON line per document task to ``$KYC_BENCH_TASK_LOG/tasks-<monitor pid>.jsonl``.
+
+    KYC_BENCH_TASK_LOG=/tmp/dir python bench/qcluster_task_log.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK = "kyc.tasks.document_ocr_task"
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django_q.signals import post_execute
+
+    directory = Path(os.environ["KYC_BENCH_TASK_LOG"])
+    files: dict[int, Any] = {}
+
+    def record(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:
+        if task.get("func") != TASK:
+            return
+        handle = files.get(os.getpid())
+        if handle is None:  # the monitor is forked from this process: one file per monitor
+            handle = files[os.getpid()] = open(directory / f"tasks-{os.getpid()}.jsonl", "a", buffering=1)  # noqa: SIM115
+        line = {
+            "args": list(task.get("args") or ()),
+            "success": bool(task.get("success")),
+            "result": str(task.get("result")),
+            "stopped": task["stopped"].isoformat() if task.get("stopped") else None,
+        }
+        handle.write(json.dumps(line) + "\n")
+
+    post_execute.connect(record, weak=False)
+    call_command("qcluster")
+
+
+if __name__ == "__main__":
+    main()
