@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from kyc.choices import CaseStatus, DecisionKind, DocumentStatus, ReasonCode
 from kyc.exceptions import CaseConflict, InvalidTransition, KycError
-from kyc.models import Applicant, Case, Decision, Note, Partner
+from kyc.models import Applicant, Case, Decision, Document, Note, Partner
 from kyc.services.audit import actor_label, audit_record
 from kyc.services.documents import _document_set_status
 from kyc.workflow import CASE_TERMINAL, case_can_transition, document_can_transition
@@ -99,6 +99,14 @@ def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
+def _locked_with_documents(case: Case) -> Case:
+    """For a decision that settles the case's documents: their rows first (in id order), then the case,
+    the order the pipeline takes them in (a finishing document locks itself, then its case). Taking the
+    case first would deadlock with a document whose finish holds its row and waits for the case."""
+    list(Document.objects.select_for_update().filter(case_id=case.pk).order_by("pk").values_list("pk", flat=True))
+    return _locked(case)
+
+
 @transaction.atomic
 def case_start_review(*, case: Case, actor: User | None, reason: str = "") -> Case:
     """Send an open case to review (the routing policy or a reviewer does this)."""
@@ -161,7 +169,7 @@ def case_approve(
     comment: str = "",
 ) -> Case:
     """Approve. With four-eyes on, the first approval waits for a second, different reviewer."""
-    case = _locked(case)
+    case = _locked_with_documents(case)
     needs_second = case.applicant.partner.four_eyes and actor is not None
     if case.status == CaseStatus.AWAITING_SECOND_APPROVAL:
         first = case.decisions.filter(kind=DecisionKind.APPROVE).order_by("-created_at").first()
@@ -201,7 +209,7 @@ def _decide_and_close(
     """Record a decision that needs reasons, move the case, and settle its documents the same way."""
     if not reason_codes:
         raise KycError("this decision needs at least one reason code", code="reason_required")
-    case = _locked(case)
+    case = _locked_with_documents(case)
     if not case_can_transition(case.status, to):
         raise InvalidTransition("case", case.status, to)
     decision = _decide(case, kind=kind, actor=actor, reason_codes=reason_codes, comment=comment)

@@ -504,8 +504,13 @@ def _record_attempt(
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
     with transaction.atomic():
+        # The case is locked in the same statement, after the document (PostgreSQL locks the rows in the
+        # order the FOR UPDATE OF list names them), for routing at the end: document first, then case, the
+        # order case decisions take them in too (kyc.services.cases._locked_with_documents).
         document = (
-            Document.objects.select_for_update(of=("self",)).select_related("case__applicant").get(pk=claim.document_id)
+            Document.objects.select_for_update(of=("self", "case"))
+            .select_related("case__applicant__partner")
+            .get(pk=claim.document_id)
         )
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).
@@ -554,7 +559,7 @@ def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) 
         data=summary,
         also={**LEASE_CLEARED, "detected_type": document.detected_type},
     )
-    _route_case(document)
+    _route_case(document, case_locked=True)
     return target
 
 
@@ -573,7 +578,7 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
             data={"attempt": attempt.number, "code": error.code},
             also=LEASE_CLEARED,
         )
-        _route_case(document)
+        _route_case(document, case_locked=True)
         return target
     used = _budget_used(document, _attempt_rows(document)).get(attempt.route_step, 0)
     return _retry_later(
@@ -595,7 +600,7 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
             data={"attempt": attempt.number},
             also=LEASE_CLEARED,
         )
-        _route_case(document)
+        _route_case(document, case_locked=True)
         return DocumentStatus.FAILED
     soon = delay <= SHORT_WAIT  # later retries get their task from the sweeper when due
     _document_set_status(
@@ -611,12 +616,13 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
     return "retry"
 
 
-def _route_case(document: Document) -> None:
+def _route_case(document: Document, *, case_locked: bool = False) -> None:
     """Route the case in the same transaction. Locks are taken document first, then case, everywhere, so
-    two documents of one case finishing together serialise on the case row and the second sees the first."""
+    two documents of one case finishing together serialise on the case row and the second sees the first.
+    ``case_locked``: ``document.case`` was locked with the document (``_finish``)."""
     from kyc.services.routing import case_route
 
-    case_route(case_id=document.case_id)
+    case_route(case_id=document.case_id, locked=document.case if case_locked else None)
 
 
 # --- operators ------------------------------------------------------------------------------------------

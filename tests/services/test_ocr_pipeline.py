@@ -389,3 +389,141 @@ def test_a_redelivered_task_waits_out_a_dead_workers_lease_and_takes_over(
         "unknown",
         "succeeded",
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # two real transactions on two connections
+def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(partner, monkeypatch):
+    """The finish locks the document and then its case in one statement, so the second document's finish
+    waits for the first to commit and routes the case seeing both read: once, never "waiting" forever
+    and never twice."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    from kyc.services import results
+    from kyc.services.cases import applicant_create, case_open
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises the two transactions whole")
+    case = case_open(applicant=applicant_create(partner=partner, external_ref="TWO", actor=None), actor=None)
+    first, second = (
+        document_add(case=case, document_type=kind, side="front", data=specimen_image(kind), actor=None)
+        for kind in ("hk_id_card", "cn_passport")
+    )
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
+    claims = {}
+    for document in (first, second):
+        ocr.document_queue(document=document, actor=None)
+        claims[document.pk] = ocr._claim(document.pk)
+    inside, release, errors = threading.Event(), threading.Event(), []
+    apply = results.result_apply
+
+    def paused_apply(*, document, attempt, result):
+        if document.pk == first.pk:  # the first finish holds its locks here until released
+            inside.set()
+            release.wait(10)
+        return apply(document=document, attempt=attempt, result=result)
+
+    monkeypatch.setattr(ocr, "result_apply", paused_apply)
+
+    def finish(document, kind) -> None:
+        try:
+            ocr._finish(claims[document.pk], truth_result(kind), 5)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=finish, args=(first, "hk_id_card"))
+    holder.start()
+    assert inside.wait(10)
+    waiter = threading.Thread(target=finish, args=(second, "cn_passport"))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while not _someone_waits_for_a_row_lock():  # the second finish waits for the case row
+        assert time.monotonic() < deadline, "the second finish never waited for the case"
+        time.sleep(0.02)
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert not errors, errors
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_REVIEW
+    assert set(Document.objects.filter(case=case).values_list("status", flat=True)) == {DocumentStatus.EXTRACTED}
+    assert AuditEvent.objects.filter(case_id=case.pk, action="case.routed_to_review").count() == 1
+
+
+def _someone_waits_for_a_row_lock() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted")
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # two real transactions on two connections
+def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner, reviewer, monkeypatch):
+    """A reviewer decides while one of the case's documents is being read again. The decision locks the
+    documents before the case, as a finish does (document, then case): taking the case first, the decision
+    would hold it while the finish held the document and waited for the case, and then wait for the
+    document itself (PostgreSQL would abort one of the two)."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    from kyc.services import cases
+    from kyc.services.cases import applicant_create, case_approve, case_open
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises the two transactions whole")
+    partner.four_eyes = False  # one approval settles the documents
+    partner.save()
+    case = case_open(applicant=applicant_create(partner=partner, external_ref="DEC", actor=None), actor=None)
+    document = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
+    )
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
+    ocr.document_queue(document=document, actor=None)
+    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
+    document.refresh_from_db()
+    ocr.document_rerun(document=document, actor=reviewer)
+    claim = ocr._claim(document.pk)  # read again: processing while the reviewer decides
+    deciding, release, errors = threading.Event(), threading.Event(), []
+    decide = cases._decide
+
+    def paused_decide(*args, **kwargs):
+        deciding.set()  # the decision holds its locks here until released
+        release.wait(10)
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(cases, "_decide", paused_decide)
+
+    def run(step) -> None:
+        try:
+            step()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    decision = threading.Thread(target=run, args=(lambda: case_approve(case=case, actor=reviewer),))
+    decision.start()
+    assert deciding.wait(10)
+    finish = threading.Thread(target=run, args=(lambda: ocr._finish(claim, truth_result("hk_id_card"), 5),))
+    finish.start()
+    deadline = time.monotonic() + 10
+    while not _someone_waits_for_a_row_lock():  # the finish waits for the document the decision holds
+        assert time.monotonic() < deadline, "the finish never waited for the decision"
+        time.sleep(0.02)
+    release.set()
+    decision.join(15)
+    finish.join(15)
+    assert not errors, errors
+    case.refresh_from_db()
+    document.refresh_from_db()
+    assert case.status == CaseStatus.APPROVED
+    assert document.status == DocumentStatus.EXTRACTED  # read after the decision, which left it processing
