@@ -20,7 +20,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$PY manage.py qcluster &
+# The worker runs in a session of its own: a signal to this script's process group (Ctrl-C in a
+# terminal, `timeout`, a supervisor) reaches only its main process, through the trap above, which lets it
+# drain its workers; sent to all its processes, django-q2's sentinel and workers would die mid-task.
+setsid $PY manage.py qcluster &
 pids+=($!)
 $PY manage.py runserver --noreload "$ADDR" &
 pids+=($!)

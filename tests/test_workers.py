@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django_q.signals import post_spawn
 
@@ -137,3 +139,73 @@ def test_a_preloaded_workers_first_job_imports_nothing(tmp_path):
         document_id = run(_WRITE_DOCUMENT)
         first_job = json.loads(run(_FIRST_JOB, document_id))
     assert first_job == {"status": "extracted", "imported": []}
+
+
+# ``manage.py qcluster`` must stop on SIGTERM or Ctrl-C however the signals come: django-q2's own handler
+# stops the cluster inside the signal handler, and a second signal during that stop hung the cluster for
+# good (django-q2 issue #346; a supervisor then kills it, workers mid-task).
+_MIGRATE = """
+from bench import pipeline_harness as h
+h.setup_django(h.os.environ.copy())
+"""
+
+
+def _start_cluster(tmp_path, env):
+    import subprocess
+    import sys
+
+    from bench import pipeline_harness as h
+
+    log = tmp_path / "cluster.log"
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=h.ROOT,
+        env={**env, "KYC_Q_WORKERS": "2", "KYC_LOG_LEVEL": "INFO"},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while "running." not in log.read_text():
+        assert cluster.poll() is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+    return cluster, log
+
+
+@pytest.fixture
+def cluster_env(tmp_path):
+    import subprocess
+    import sys
+
+    from bench import pipeline_harness as h
+
+    env = h.base_env("", "http://127.0.0.1:9", str(tmp_path), KYC_OCR_QUOTAS="")  # SQLite in tmp_path
+    subprocess.run([sys.executable, "-c", _MIGRATE], cwd=h.ROOT, env=env, check=True, timeout=180)
+    return env
+
+
+@pytest.mark.parametrize("how", ["a burst of SIGTERMs", "SIGINT then SIGTERM", "SIGTERM to the process group"])
+def test_the_cluster_stops_however_the_stop_signals_come(tmp_path, cluster_env, how):
+    import os
+    import signal
+    import subprocess
+
+    cluster, log = _start_cluster(tmp_path, cluster_env)
+    try:
+        if how == "a burst of SIGTERMs":  # a supervisor that repeats itself, or a user who does
+            for _ in range(30):
+                cluster.send_signal(signal.SIGTERM)
+                time.sleep(0.002)
+        elif how == "SIGINT then SIGTERM":  # Ctrl-C in a terminal, then a script's own trap
+            cluster.send_signal(signal.SIGINT)
+            cluster.send_signal(signal.SIGTERM)
+        else:  # systemd's default KillMode, or `timeout`: every process of the cluster at once
+            os.killpg(cluster.pid, signal.SIGTERM)
+        assert cluster.wait(timeout=30) == 0, log.read_text()[-2000:]
+    except subprocess.TimeoutExpired:
+        pytest.fail("the cluster did not stop: " + log.read_text()[-2000:])
+    finally:
+        if cluster.poll() is None:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait()
