@@ -2,7 +2,7 @@
 300 ms latency with quotas of 10/s (PermitOCR), 5/s (HKIDCardOCR) and 20/s (MainlandPermitOCR).
 
     .venv/bin/python bench/pipeline_throughput.py [--documents 2000] [--workers 16] [--share 0.96]
-        [--horizon S] [--interleaved]
+        [--horizon S] [--interleaved] [--quota-scale F]
 
 Prints, per action: calls, sustained rate and its share of the quota, the median 10-second window's
 share (the steady rate), the most calls in any one-second window, windows over quota, RequestLimitExceeded
@@ -32,6 +32,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=16, help="workers per cluster (two clusters)")
     parser.add_argument("--share", type=float, default=0.96, help="KYC_OCR_QUOTA_SHARE")
     parser.add_argument("--horizon", type=float, help="KYC_OCR_QUOTA_HORIZON (default: the setting's own)")
+    parser.add_argument(
+        "--quota-scale",
+        type=float,
+        default=1.0,
+        help="multiply every quota (below 1: the same run with less CPU per second of it, to tell a CPU-bound "
+        "machine from a limiter that leaves slots unused)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
     parser.add_argument(
         "--interleaved",
@@ -39,11 +46,12 @@ def main() -> int:
         help="queue the types in equal turns until the smaller ones run out (default: a shuffled mix)",
     )
     args = parser.parse_args()
+    args.quotas = {action: quota * args.quota_scale for action, quota in QUOTAS.items()}
     counts = {t: round(args.documents * QUOTAS[a] / sum(QUOTAS.values())) for t, a in h.ACTIONS.items()}
     with h.Run(
         "throughput",
         latency_ms=LATENCY_MS,
-        quotas=QUOTAS,
+        quotas=args.quotas,
         keep=args.keep,
         KYC_OCR_QUOTA_SHARE=str(args.share),
         KYC_OCR_MAX_QUOTA_WAIT="30",
@@ -70,7 +78,7 @@ def report(log, emulator, final, elapsed, args, task_log) -> None:
         f"{'action':<20}{'calls':>7}{'quota':>7}{'sustained/s':>13}{'of quota':>10}{'median 10 s':>13}"
         f"{'max in 1 s':>12}{'windows over':>14}{'RequestLimitExceeded':>22}"
     )
-    for action, quota in QUOTAS.items():
+    for action, quota in args.quotas.items():
         rate = log.sustained_rate(action)
         print(
             f"{action:<20}{len(log.times[action]):>7}{quota:>7g}{rate:>13.2f}{rate / quota:>10.1%}"
