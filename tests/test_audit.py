@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from kyc.models import AuditEvent
-from kyc.services.audit import GENESIS, audit_record, audit_verify, event_hash
+from kyc.services.audit import GENESIS, audit_batch, audit_record, audit_verify, event_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +152,71 @@ def test_a_rolled_back_transaction_leaves_no_stale_head(case):
         _record_then_fail(case)
     audit_record(actor=None, action="test.after", obj=case, case_id=case.pk)
     assert audit_verify().ok
+
+
+def test_a_batch_writes_its_events_when_it_ends_in_order_on_the_chain(case):
+    with transaction.atomic():
+        before = AuditEvent.objects.count()
+        with audit_batch():
+            for i in range(3):
+                audit_record(actor=None, action="test.batched", obj=case, case_id=case.pk, data={"i": i})
+            assert AuditEvent.objects.count() == before  # nothing written (nor the chain locked) yet
+        assert AuditEvent.objects.count() == before + 3
+        audit_record(actor=None, action="test.after_batch", obj=case, case_id=case.pk)
+    batched = list(AuditEvent.objects.filter(action="test.batched").order_by("seq"))
+    after = AuditEvent.objects.get(action="test.after_batch")
+    assert [event.data["i"] for event in batched] == [0, 1, 2]
+    opened = AuditEvent.objects.get(action="case.opened")
+    assert [event.seq for event in [*batched, after]] == [
+        opened.seq + 1,
+        opened.seq + 2,
+        opened.seq + 3,
+        opened.seq + 4,
+    ]
+    assert {event.chain for event in [opened, *batched, after]} == {opened.chain}
+    assert audit_verify().ok
+
+
+def _batch_then_fail(case):
+    with transaction.atomic(), audit_batch():
+        audit_record(actor=None, action="test.undone", obj=case, case_id=case.pk)
+        raise RuntimeError
+
+
+def test_a_batch_that_raises_writes_nothing_and_leaves_no_stale_head(case):
+    with pytest.raises(RuntimeError):
+        _batch_then_fail(case)
+    assert not AuditEvent.objects.filter(action="test.undone").exists()
+    audit_record(actor=None, action="test.after", obj=case, case_id=case.pk)
+    assert audit_verify().ok
+
+
+def test_a_batch_drops_the_events_of_a_savepoint_that_rolled_back(case):
+    with transaction.atomic(), audit_batch():
+        audit_record(actor=None, action="test.kept", obj=case, case_id=case.pk)
+        with pytest.raises(RuntimeError):
+            _record_then_fail(case)  # in a savepoint, undone
+        audit_record(actor=None, action="test.kept_too", obj=case, case_id=case.pk)
+    assert not AuditEvent.objects.filter(action="test.undone").exists()
+    kept = list(AuditEvent.objects.filter(action__startswith="test.kept").order_by("seq"))
+    assert [event.action for event in kept] == ["test.kept", "test.kept_too"]
+    assert kept[1].seq == kept[0].seq + 1
+    assert audit_verify().ok
+
+
+def test_a_batch_inside_a_batch_belongs_to_the_outer_one(case):
+    with transaction.atomic(), audit_batch():
+        with audit_batch():
+            audit_record(actor=None, action="test.inner", obj=case, case_id=case.pk)
+        assert not AuditEvent.objects.filter(action="test.inner").exists()
+    assert AuditEvent.objects.filter(action="test.inner").count() == 1
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it
+def test_a_batch_needs_the_callers_transaction():
+    with pytest.raises(RuntimeError, match="transaction"), audit_batch():
+        pass
 
 
 @pytest.mark.postgres

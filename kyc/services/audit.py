@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +96,7 @@ def _cached_head(chain: int) -> tuple[int, str] | None:
     cached = getattr(connection, "_kyc_audit_head", None)
     if cached is None or cached[0] != chain:
         return None
-    marker = cached[3]
-    if not any(entry[1] is marker for entry in connection.run_on_commit):
+    if not _kept(cached[3]):
         return None
     return cached[1], cached[2]
 
@@ -122,21 +122,16 @@ def audit_record(
     data: dict[str, Any] | None = None,
     actor_repr: str = "",
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (one is opened when there is none).
+    """Append one event in the caller's transaction (one is opened when there is none); inside
+    ``audit_batch``, when the batch ends.
 
     ``action`` is namespaced and past tense (``document.image_viewed``). ``data`` must hold no personal
     data: ids, field names, statuses and keyed digests only.
     """
     # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's work too.
     with transaction.atomic(savepoint=False):
-        chain = _chain_for(case_id or getattr(obj, "pk", ""))
-        last = _cached_head(chain)  # a second event in one transaction needs no lock or read
-        if last is None:
-            last = _lock_chain_and_read_head(chain)
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AuditEvent(
-            chain=chain,
-            seq=seq,
+            chain=_chain_for(case_id or getattr(obj, "pk", "")),
             created_at=timezone.now(),
             actor=actor if actor is not None and actor.pk else None,
             actor_repr=actor_repr or actor_label(actor),
@@ -146,12 +141,70 @@ def audit_record(
             case_id=case_id,
             request_id=current_request_id.get(),
             data=json.loads(json.dumps(data or {}, default=str)),
-            prev_hash=prev_hash,
         )
-        event.hash = event_hash(event)
-        event.save(force_insert=True)
-        _remember_head(chain, seq, event.hash)
+        pending = getattr(connection, "_kyc_audit_batch", None)
+        if pending is not None:
+            pending.append((event, _marker()))
+        else:
+            _append([event])
         return event
+
+
+def _marker() -> Any:
+    """A no-op commit callback that tells whether the work recorded with it still stands: Django drops
+    the callbacks of a savepoint that rolls back (``_kept``)."""
+
+    def marker() -> None:
+        return None
+
+    transaction.on_commit(marker)
+    return marker
+
+
+def _kept(marker: Any) -> bool:
+    return any(entry[1] is marker for entry in connection.run_on_commit)
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Inside a transaction: the events recorded in the block are written when it ends, still in that
+    transaction, with one chain lock and head read and one INSERT for them all. The chain's lock is then
+    held from the end of the block to the commit, not through the rest of the caller's work, so the
+    transactions that share a chain wait less for each other. If the block raises, its events are dropped
+    with the rest of the transaction, and an event recorded in a savepoint that rolled back is dropped
+    with it, as its row would have been. A batch inside a batch belongs to the outer one."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_batch() needs the caller's transaction")
+    if getattr(connection, "_kyc_audit_batch", None) is not None:
+        yield
+        return
+    pending: list[tuple[AuditEvent, Any]] = []  # each event with its savepoint marker
+    connection._kyc_audit_batch = pending  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        connection._kyc_audit_batch = None  # type: ignore[attr-defined]
+    kept = [event for event, marker in pending if _kept(marker)]
+    if kept:
+        _append(kept)
+
+
+def _append(events: list[AuditEvent]) -> None:
+    """Chain ``events`` (all of one transaction, so of one chain) after the chain's head and write them."""
+    chain = events[0].chain
+    last = _cached_head(chain)  # a second write in one transaction needs no lock or read
+    if last is None:
+        last = _lock_chain_and_read_head(chain)
+    seq, digest = last if last else (0, GENESIS)
+    for event in events:
+        seq += 1
+        event.seq, event.prev_hash = seq, digest
+        event.hash = digest = event_hash(event)
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        AuditEvent.objects.bulk_create(events)
+    _remember_head(chain, seq, digest)
 
 
 @dataclass(frozen=True)

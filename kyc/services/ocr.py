@@ -29,7 +29,7 @@ from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Case, Document, OcrAttempt, ProviderState
 from kyc.routing import RouteStep
-from kyc.services.audit import audit_record
+from kyc.services.audit import audit_batch, audit_record
 from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
     conf,
@@ -503,7 +503,9 @@ def _record_attempt(
 
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
-    with transaction.atomic():
+    # The finish's audit events (status change, routing) are written together at its end: the audit
+    # chain's lock is held from there to the commit only.
+    with transaction.atomic(), audit_batch():
         # The case is locked in the same statement, after the document (PostgreSQL locks the rows in the
         # order the FOR UPDATE OF list names them), for routing at the end: document first, then case, the
         # order case decisions take them in too (kyc.services.cases._locked_with_documents).

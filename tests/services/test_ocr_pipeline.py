@@ -368,7 +368,7 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with CaptureQueriesContext(connection) as queries:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
-    assert len(queries) <= 21, "\n".join(q["sql"][:100] for q in queries.captured_queries)
+    assert len(queries) <= 19, "\n".join(q["sql"][:100] for q in queries.captured_queries)
 
 
 def test_a_redelivered_task_waits_out_a_dead_workers_lease_and_takes_over(
