@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -397,10 +399,7 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
     """The finish locks the document and then its case in one statement, so the second document's finish
     waits for the first to commit and routes the case seeing both read: once, never "waiting" forever
     and never twice."""
-    import threading
-    import time
-
-    from django.db import connection, connections
+    from django.db import connection
 
     from kyc.services import results
     from kyc.services.cases import applicant_create, case_open
@@ -428,23 +427,11 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
 
     monkeypatch.setattr(ocr, "result_apply", paused_apply)
 
-    def finish(document, kind) -> None:
-        try:
-            ocr._finish(claims[document.pk], truth_result(kind), 5)
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=finish, args=(first, "hk_id_card"))
+    holder = _in_thread(lambda: ocr._finish(claims[first.pk], truth_result("hk_id_card"), 5), errors)
     holder.start()
     assert inside.wait(10)
-    waiter = threading.Thread(target=finish, args=(second, "cn_passport"))
-    waiter.start()
-    deadline = time.monotonic() + 10
-    while not _someone_waits_for_a_row_lock():  # the second finish waits for the case row
-        assert time.monotonic() < deadline, "the second finish never waited for the case"
-        time.sleep(0.02)
+    waiter = _in_thread(lambda: ocr._finish(claims[second.pk], truth_result("cn_passport"), 5), errors)
+    _start_until_it_waits(waiter, "the second finish never waited for the case")
     release.set()
     holder.join(10)
     waiter.join(10)
@@ -453,6 +440,30 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
     assert case.status == CaseStatus.IN_REVIEW
     assert set(Document.objects.filter(case=case).values_list("status", flat=True)) == {DocumentStatus.EXTRACTED}
     assert AuditEvent.objects.filter(case_id=case.pk, action="case.routed_to_review").count() == 1
+
+
+def _in_thread(step, errors: list) -> threading.Thread:
+    """``step`` in a thread of its own, on its own database connection; what it raises goes to ``errors``."""
+    from django.db import connections
+
+    def run() -> None:
+        try:
+            step()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
+def _start_until_it_waits(thread: threading.Thread, failure: str) -> None:
+    """Start ``thread`` and return once PostgreSQL shows a transaction waiting for a row lock (its own)."""
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not _someone_waits_for_a_row_lock():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.02)
 
 
 def _someone_waits_for_a_row_lock() -> bool:
@@ -470,10 +481,7 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     documents before the case, as a finish does (document, then case): taking the case first, the decision
     would hold it while the finish held the document and waited for the case, and then wait for the
     document itself (PostgreSQL would abort one of the two)."""
-    import threading
-    import time
-
-    from django.db import connection, connections
+    from django.db import connection
 
     from kyc.services import cases
     from kyc.services.cases import applicant_create, case_approve, case_open
@@ -502,23 +510,11 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
 
     monkeypatch.setattr(cases, "_decide", paused_decide)
 
-    def run(step) -> None:
-        try:
-            step()
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    decision = threading.Thread(target=run, args=(lambda: case_approve(case=case, actor=reviewer),))
+    decision = _in_thread(lambda: case_approve(case=case, actor=reviewer), errors)
     decision.start()
     assert deciding.wait(10)
-    finish = threading.Thread(target=run, args=(lambda: ocr._finish(claim, truth_result("hk_id_card"), 5),))
-    finish.start()
-    deadline = time.monotonic() + 10
-    while not _someone_waits_for_a_row_lock():  # the finish waits for the document the decision holds
-        assert time.monotonic() < deadline, "the finish never waited for the decision"
-        time.sleep(0.02)
+    finish = _in_thread(lambda: ocr._finish(claim, truth_result("hk_id_card"), 5), errors)
+    _start_until_it_waits(finish, "the finish never waited for the decision")
     release.set()
     decision.join(15)
     finish.join(15)
