@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 
 from kyc.choices import CaseStatus, CheckResult, DocumentStatus
 from kyc.models import Case, Document, ExtractedField, OcrAttempt
@@ -63,17 +63,14 @@ def _blockers(case: Case, documents: list[Document]) -> list[str]:
     return reasons
 
 
-def case_lock_query() -> QuerySet[Case]:
-    """Cases locked with what routing reads: their applicant and partner."""
-    return Case.objects.select_for_update(of=("self",)).select_related("applicant__partner")
-
-
 def case_route(*, case_id: Any = None, locked: Case | None = None) -> str:
     """Route an open case whose documents are all read. Idempotent: anything else is left alone.
     ``locked``: the case, already row-locked in the caller's transaction with its applicant and partner
     loaded (the pipeline locks it together with the document), so it is not read again."""
     with transaction.atomic(savepoint=False):
-        case = locked if locked is not None else case_lock_query().get(pk=case_id)
+        if locked is None:
+            locked = Case.objects.select_for_update(of=("self",)).select_related("applicant__partner").get(pk=case_id)
+        case = locked
         if case.status != CaseStatus.OPEN:
             return "not open"
         documents = _documents(case, full=case.applicant.partner.auto_approve)
