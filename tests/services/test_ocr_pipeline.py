@@ -476,7 +476,8 @@ def _someone_waits_for_a_row_lock() -> bool:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # two real transactions on two connections
-def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner, reviewer, monkeypatch):
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner, reviewer, monkeypatch, decision):
     """A reviewer decides while one of the case's documents is being read again. The decision locks the
     documents before the case, as a finish does (document, then case): taking the case first, the decision
     would hold it while the finish held the document and waited for the case, and then wait for the
@@ -484,7 +485,7 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     from django.db import connection
 
     from kyc.services import cases
-    from kyc.services.cases import applicant_create, case_approve, case_open
+    from kyc.services.cases import applicant_create, case_approve, case_open, case_reject
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises the two transactions whole")
@@ -510,16 +511,20 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
 
     monkeypatch.setattr(cases, "_decide", paused_decide)
 
-    decision = _in_thread(lambda: case_approve(case=case, actor=reviewer), errors)
-    decision.start()
+    decide_now = {
+        "approve": lambda: case_approve(case=case, actor=reviewer),
+        "reject": lambda: case_reject(case=case, actor=reviewer, reason_codes=["suspected_tampering"]),
+    }[decision]
+    deciding_thread = _in_thread(decide_now, errors)
+    deciding_thread.start()
     assert deciding.wait(10)
     finish = _in_thread(lambda: ocr._finish(claim, truth_result("hk_id_card"), 5), errors)
     _start_until_it_waits(finish, "the finish never waited for the decision")
     release.set()
-    decision.join(15)
+    deciding_thread.join(15)
     finish.join(15)
     assert not errors, errors
     case.refresh_from_db()
     document.refresh_from_db()
-    assert case.status == CaseStatus.APPROVED
+    assert case.status == {"approve": CaseStatus.APPROVED, "reject": CaseStatus.REJECTED}[decision]
     assert document.status == DocumentStatus.EXTRACTED  # read after the decision, which left it processing
