@@ -150,8 +150,11 @@ def start_cluster(
     on a small shared machine it must not be starved of CPU (it stamps arrivals when it gets to run).
     With ``task_log``, each document task's figures go to ``tasks-*.jsonl`` beside the log
     (bench/qcluster_task_log.py), so task rows need not be kept."""
-    cluster_env = {**env, "KYC_Q_WORKERS": str(workers), "KYC_BENCH_TASK_LOG": str(log_path.parent)}
-    command = ["bench/qcluster_task_log.py"] if task_log else ["manage.py", "qcluster"]
+    cluster_env = {**env, "KYC_Q_WORKERS": str(workers)}
+    command = ["manage.py", "qcluster"]
+    if task_log:
+        cluster_env["KYC_BENCH_TASK_LOG"] = str(log_path.parent)
+        command = ["bench/qcluster_task_log.py"]
     log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it open for its lifetime
     return subprocess.Popen(
         ["nice", "-n", str(nice), sys.executable, *command],
@@ -246,7 +249,7 @@ def wait_final(ids: list, timeout: float, on_tick=None) -> dict[str, int]:
 
 
 def finished_tasks(directory: Path) -> list[dict]:
-    """The document tasks the clusters' monitors recorded (bench/qcluster_task_log.py), oldest first."""
+    """The document tasks the clusters' monitors recorded (bench/qcluster_task_log.py)."""
     import json
     from datetime import datetime
 
@@ -346,8 +349,8 @@ class Run:
         ]
 
     def stop_clusters(self, grace: float = 30) -> None:
-        """Stop every cluster gracefully, all at once (each drains its own workers; a second SIGTERM
-        would cut that short); kill what is still running after ``grace``."""
+        """Stop every cluster gracefully, one SIGTERM each and all at once (each drains its own workers);
+        kill what is still running after ``grace``."""
         running = [cluster for cluster in self.clusters if cluster.poll() is None]
         for cluster in running:
             cluster.terminate()
