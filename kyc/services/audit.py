@@ -102,11 +102,7 @@ def _cached_head(chain: int) -> tuple[int, str] | None:
 
 
 def _remember_head(chain: int, seq: int, digest: str) -> None:
-    def marker() -> None:
-        connection._kyc_audit_head = None  # type: ignore[attr-defined]
-
-    transaction.on_commit(marker)
-    connection._kyc_audit_head = (chain, seq, digest, marker)  # type: ignore[attr-defined]
+    connection._kyc_audit_head = (chain, seq, digest, _marker())  # type: ignore[attr-defined]
 
 
 def actor_label(actor: User | None) -> str:
