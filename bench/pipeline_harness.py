@@ -175,13 +175,18 @@ def kill_cluster(process: subprocess.Popen) -> None:
     process.wait(timeout=60)
 
 
-def stop_cluster(process: subprocess.Popen, grace: float = 60) -> None:
-    """Graceful stop (SIGTERM to the cluster's main process, which drains its workers); kill after ``grace``."""
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        kill_cluster(process)
+def stop_clusters(processes: list[subprocess.Popen], grace: float = 60) -> None:
+    """Graceful stop: one SIGTERM to each cluster's main process, all at once (each drains its own
+    workers); kill what is still running after ``grace``."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            kill_cluster(process)
 
 
 def busy_workers(cluster: subprocess.Popen) -> list[int]:
@@ -348,22 +353,9 @@ class Run:
             for i in range(count)
         ]
 
-    def stop_clusters(self, grace: float = 30) -> None:
-        """Stop every cluster gracefully, one SIGTERM each and all at once (each drains its own workers);
-        kill what is still running after ``grace``."""
-        running = [cluster for cluster in self.clusters if cluster.poll() is None]
-        for cluster in running:
-            cluster.terminate()
-        deadline = time.monotonic() + grace
-        for cluster in running:
-            try:
-                cluster.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                kill_cluster(cluster)
-
     def __exit__(self, *exc: object) -> None:
         gc.enable()
-        self.stop_clusters()
+        stop_clusters(self.clusters, grace=30)
         self.emulator.stop()
         if self.keep:
             print(f"kept database {self.db} and files in {self.var}")

@@ -68,7 +68,7 @@ def main() -> int:
         started = time.monotonic()
         final = h.wait_final(ids, timeout=900)
         elapsed = time.monotonic() - started
-        run.stop_clusters()  # their monitors have then recorded every task (the overhead figures)
+        h.stop_clusters(run.clusters, grace=30)  # their monitors have then recorded every task (the figures)
         report(run.log, run.emulator, final, elapsed, args, run.var)
         arrivals = run.var / "arrivals.json"
         arrivals.write_text(json.dumps(run.log.times))

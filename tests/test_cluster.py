@@ -47,9 +47,7 @@ def cluster_env(monkeypatch, tmp_path):
 def clusters():
     started: list[subprocess.Popen] = []
     yield started
-    for cluster in started:
-        if cluster.poll() is None:
-            h.stop_cluster(cluster, grace=20)
+    h.stop_clusters(started, grace=20)
 
 
 def _redis_url() -> str:
