@@ -185,7 +185,15 @@ def cluster_env(tmp_path):
     return env
 
 
-@pytest.mark.parametrize("how", ["a burst of SIGTERMs", "SIGINT then SIGTERM", "SIGTERM to the process group"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "a burst of SIGTERMs",
+        "SIGINT then SIGTERM",
+        "SIGTERM to the process group",
+        "the sentinel dies while the stop waits for it",
+    ],
+)
 def test_the_cluster_stops_however_the_stop_signals_come(tmp_path, cluster_env, how):
     import os
     import signal
@@ -200,8 +208,14 @@ def test_the_cluster_stops_however_the_stop_signals_come(tmp_path, cluster_env, 
         elif how == "SIGINT then SIGTERM":  # Ctrl-C in a terminal, then a script's own trap
             cluster.send_signal(signal.SIGINT)
             cluster.send_signal(signal.SIGTERM)
-        else:  # systemd's default KillMode, or `timeout`: every process of the cluster at once
+        elif how == "SIGTERM to the process group":  # systemd's default KillMode, or `timeout`
             os.killpg(cluster.pid, signal.SIGTERM)
+        else:  # what a group SIGTERM can do, made certain: the sentinel dies waiting on the stop event
+            (sentinel,) = _children(cluster.pid)  # the cluster's one child; it forks the others
+            os.kill(sentinel, signal.SIGSTOP)  # asleep on the stop event, now unable to wake
+            cluster.send_signal(signal.SIGTERM)
+            time.sleep(1)  # the stop sets the event, which waits for the sentinel to wake
+            os.kill(sentinel, signal.SIGKILL)  # it never will
         assert cluster.wait(timeout=30) == 0, log.read_text()[-2000:]
     except subprocess.TimeoutExpired:
         pytest.fail("the cluster did not stop: " + log.read_text()[-2000:])
@@ -209,3 +223,17 @@ def test_the_cluster_stops_however_the_stop_signals_come(tmp_path, cluster_env, 
         if cluster.poll() is None:
             os.killpg(cluster.pid, signal.SIGKILL)
             cluster.wait()
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found

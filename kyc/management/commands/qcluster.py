@@ -2,19 +2,24 @@
 the workers it forks share it instead of each loading it on its first task (see ``kyc.workers.preload``).
 The kyc app comes before django_q in INSTALLED_APPS so that this command is the one Django runs.
 
-It also stops the cluster from its main loop rather than from inside the signal handler. django-q2's
-handler calls ``Cluster.stop()`` itself: ``stop_event.set()`` and ``sentinel.join()`` in signal context.
-A signal that lands while the main thread holds the event's lock, or a second SIGTERM or Ctrl-C while
-the first stop is still setting the event, then blocks for good (django-q2 issue #346): the cluster
-logs "stopping" and never exits, and a supervisor kills it after its timeout, workers mid-task. Here
-the handler only notes the signal; the main thread, which holds no lock while it waits, stops the
-cluster once, and further signals change nothing.
+It also stops the cluster safely. django-q2's signal handler calls ``Cluster.stop()`` itself, in signal
+context: a signal that lands while the main thread holds the stop event's lock, or a second SIGTERM or
+Ctrl-C during the first stop, blocks for good (django-q2 issue #346). Here the handler only notes the
+signal and the main thread stops the cluster, once.
+
+Setting the stop event can block for good too: a multiprocessing ``Event.set()`` waits until every
+process waiting on the event has woken, and a sentinel killed while it waits (a SIGTERM to the whole
+process group kills it as well: systemd's default ``KillMode``, ``timeout``) never wakes. So the stop runs
+in a helper thread, and the main thread gives up on it once the sentinel is gone: there is nothing left
+to stop. Either way the cluster exits instead of logging "stopping" and hanging until a supervisor kills
+it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -47,7 +52,10 @@ class SafeStopCluster(Cluster):  # type: ignore[misc]  # django-q2 ships no type
             time.sleep(POLL)
         if self.stop_requested:
             log.info("signal %d: stopping the cluster (workers finish their tasks first)", self.stop_requested)
-        self.stop()
+        stopper = threading.Thread(target=self.stop, name="qcluster-stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive() and self.sentinel.is_alive():  # a dead sentinel may leave stop() blocked
+            stopper.join(POLL)
 
 
 class Command(QClusterCommand):  # type: ignore[misc]
