@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kyc import rows
 from kyc.middleware import current_request_id
 from kyc.models import AuditEvent
 
@@ -196,10 +197,7 @@ def _append(events: list[AuditEvent]) -> None:
         seq += 1
         event.seq, event.prev_hash = seq, digest
         event.hash = digest = event_hash(event)
-    if len(events) == 1:
-        events[0].save(force_insert=True)
-    else:
-        AuditEvent.objects.bulk_create(events)
+    rows.insert_rows(events)
     _remember_head(chain, seq, digest)
 
 

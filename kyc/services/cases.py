@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kyc import rows
 from kyc.choices import CaseStatus, DecisionKind, DocumentStatus, ReasonCode
 from kyc.exceptions import CaseConflict, InvalidTransition, KycError
 from kyc.models import Applicant, Case, Decision, Document, Note, Partner
@@ -89,7 +90,7 @@ def _case_transition(
     if to in CASE_TERMINAL:
         case.closed_at = timezone.now()
         fields.append("closed_at")
-    case.save(update_fields=fields)
+    rows.update_row(case, fields)
     audit_record(
         actor=actor, action=action, obj=case, case_id=case.pk, data={"from": current, "to": to, **(data or {})}
     )

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from kyc import crypto
+from kyc import crypto, rows
 from kyc.choices import DocumentKind, DocumentSide, FieldSource
 from kyc.exceptions import DocumentInvalid, InvalidTransition
 from kyc.models import Case, Document, ExtractedField
@@ -111,7 +111,7 @@ def _document_set_status(
     document.status_reason = reason[:300]
     for name, value in (also or {}).items():
         setattr(document, name, value)
-    document.save(update_fields=["status", "status_reason", "updated_at", *(also or {})])
+    rows.update_row(document, ["status", "status_reason", "updated_at", *(also or {})])
     audit_record(
         actor=actor,
         action="document.status_changed",

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from kyc import ratelimit
+from kyc import ratelimit, rows
 from kyc.broker import LaneBroker, book_line, cluster_tasks
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
@@ -234,7 +234,7 @@ def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
 
 
 def _start_attempt(document: Document, step_index: int, step: RouteStep, *, number: int, now: Any) -> Claim:
-    attempt = OcrAttempt.objects.create(
+    attempt = OcrAttempt(
         document=document,
         number=number,
         run=document.ocr_run,
@@ -242,6 +242,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         provider=step.provider,
         action=step.action,
     )
+    rows.insert_rows([attempt])
     lease = now + timedelta(seconds=conf()["lease_seconds"])
     _document_set_status(
         document,
@@ -499,7 +500,7 @@ def _record_attempt(
     else:
         attempt.outcome, attempt.vendor_request_id = OcrOutcome.SUCCEEDED, outcome.request_id[:128]
         attempt.warnings, attempt.raw_response = list(outcome.warnings), dict(outcome.raw)
-    attempt.save(update_fields=fields)
+    rows.update_row(attempt, fields)
 
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:

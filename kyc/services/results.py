@@ -19,6 +19,7 @@ from django.utils import timezone
 from kyc.choices import FieldSource
 from kyc.exceptions import DocumentInvalid
 from kyc.models import Check, Document, ExtractedField, OcrAttempt, Portrait
+from kyc.rows import insert_rows
 from kyc.services.documents import blind_index_for
 from kyc.services.intake import image_normalise
 from kyc.storage import private_storage
@@ -46,7 +47,7 @@ def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     ]
     if document.ocr_run > 1:  # a re-run: earlier values stay as history (a first run has none)
         ExtractedField.objects.filter(document=document, is_current=True).update(is_current=False)
-    ExtractedField.objects.bulk_create(rows)
+    insert_rows(rows)
     return len(rows)
 
 
@@ -59,12 +60,16 @@ def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult)
             log.warning("portrait from %s discarded: %s", attempt.provider, error.code)
             continue
         name = private_storage().save(f"portraits/{uuid.uuid4().hex}.{image.extension}", ContentFile(image.content))
-        Portrait.objects.create(
-            document=document,
-            attempt=attempt,
-            image=name,
-            content_type=image.content_type,
-            corners=[list(point) for point in portrait.corners],
+        insert_rows(
+            [
+                Portrait(
+                    document=document,
+                    attempt=attempt,
+                    image=name,
+                    content_type=image.content_type,
+                    corners=[list(point) for point in portrait.corners],
+                )
+            ]
         )
         stored += 1
     return stored
@@ -93,20 +98,20 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
         outcomes.append(_type_mismatch(document, result.document_type.value))
     if document.ocr_run > 1:
         document.checks.filter(is_current=True).update(is_current=False)
-    return Check.objects.bulk_create(
-        [
-            Check(
-                case_id=document.case_id,
-                document=document,
-                attempt=attempt,
-                code=o.code,
-                result=o.result,
-                detail=o.detail[:500],
-                data=_jsonable(o.data),
-            )
-            for o in outcomes
-        ]
-    )
+    checks = [
+        Check(
+            case_id=document.case_id,
+            document=document,
+            attempt=attempt,
+            code=o.code,
+            result=o.result,
+            detail=o.detail[:500],
+            data=_jsonable(o.data),
+        )
+        for o in outcomes
+    ]
+    insert_rows(checks)
+    return checks
 
 
 def _type_mismatch(document: Document, detected: str) -> Any:

@@ -1,0 +1,81 @@
+"""Row writes for the OCR pipeline's hot path, without the ORM's per-call query building.
+
+A job writes about a dozen rows: its attempt, the fields and checks it read, a portrait, status changes
+and their audit events. ``Model.save`` and ``QuerySet.bulk_create`` build and compile their SQL again on
+every call and walk the model's relations first. These two functions keep what makes the ORM's writes
+correct, each field's ``pre_save`` (``auto_now`` and ``auto_now_add`` stamp as usual) and
+``get_db_prep_save`` (UUIDs, JSON, encrypted fields and datetimes are stored exactly as the ORM stores
+them, on PostgreSQL and SQLite alike), and reuse the statement text per model and column list, which
+also lets psycopg keep it prepared.
+
+They send no ``pre_save``/``post_save`` signals (the project connects none) and run no validation, like
+``bulk_create`` and ``update()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from django.db import DatabaseError, connection, models
+
+
+@cache
+def _insert_columns(model: type[models.Model]) -> tuple[Any, ...]:
+    """Every concrete field but an auto-incremented primary key (the database numbers it)."""
+    auto = model._meta.auto_field
+    return tuple(f for f in model._meta.concrete_fields if f is not auto)
+
+
+@cache
+def _insert_sql(model: type[models.Model], rows: int, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    fields = _insert_columns(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Table and column names from the model's own meta, quoted; every value is a parameter.
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608
+    return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql  # type: ignore[arg-type]
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """INSERT ``objs`` (all of one model) in one statement, like ``bulk_create``. An auto-incremented
+    primary key is read back into each object; every object is then marked as saved."""
+    if not objs:
+        return
+    model = type(objs[0])
+    columns = _insert_columns(model)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in columns]
+    auto = model._meta.auto_field
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs), auto is not None), params)
+        keys = cursor.fetchall() if auto is not None else None
+    for index, obj in enumerate(objs):
+        if keys is not None:
+            setattr(obj, auto.attname, keys[index][0])  # type: ignore[union-attr]
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+@cache
+def _update_sql(model: type[models.Model], names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)  # type: ignore[arg-type,union-attr]
+    table, key = quote(model._meta.db_table), quote(model._meta.pk.column)  # type: ignore[arg-type]
+    return f"UPDATE {table} SET {sets} WHERE {key} = %s"  # noqa: S608 - names from the model's meta, quoted
+
+
+def update_row(obj: models.Model, fields: Sequence[str]) -> None:
+    """``obj.save(update_fields=fields)`` in one reused statement; like it, raises ``DatabaseError`` when
+    the row is gone."""
+    model, names = type(obj), tuple(dict.fromkeys(fields))
+    params = []
+    for name in names:
+        field = model._meta.get_field(name)
+        params.append(field.get_db_prep_save(field.pre_save(obj, False), connection))  # type: ignore[union-attr]
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(model, names), params)
+        changed = cursor.rowcount
+    if changed < 1:
+        raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")

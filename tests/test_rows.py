@@ -1,0 +1,117 @@
+"""kyc.rows writes rows exactly as the ORM would: same stored bytes, same stamps, same failures."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from kyc.models import Check, Document, ExtractedField, OcrAttempt
+from kyc.rows import insert_rows, update_row
+from tests.conftest import bare_document
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(model, pk, *columns):
+    """The raw column values in the database, as the driver returns them (ciphertext stays ciphertext)."""
+    quote = connection.ops.quote_name
+    table, key = model._meta.db_table, model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} WHERE {quote(key.column)} = %s",  # noqa: S608
+            [key.get_db_prep_value(pk, connection)],
+        )
+        return cursor.fetchone()
+
+
+def test_insert_reads_back_keys_and_stamps_like_the_orm(case):
+    document = bare_document(case)
+    attempt = OcrAttempt(document=document, number=1, run=1, route_step=0, provider="tencent", action="PermitOCR")
+    orm = OcrAttempt.objects.create(document=document, number=2, run=1, route_step=0, provider="t", action="A")
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows([attempt])
+    assert len(queries) == 1
+    assert attempt.pk is not None
+    assert attempt.pk != orm.pk
+    assert not attempt._state.adding
+    stored = OcrAttempt.objects.get(pk=attempt.pk)
+    assert stored.started_at is not None
+    assert stored.started_at == attempt.started_at
+    assert (stored.number, stored.provider, stored.action, stored.outcome) == (1, "tencent", "PermitOCR", orm.outcome)
+
+
+def test_insert_many_in_one_statement_with_encrypted_and_json_values(case):
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    rows = [
+        ExtractedField(
+            document=document, attempt=attempt, name="name_zh", value="陳大文", raw="陳大文", confidence=0.9
+        ),
+        ExtractedField(
+            document=document, attempt=attempt, name="birth_date", value=datetime.date(1990, 1, 2).isoformat()
+        ),
+    ]
+    checks = [
+        Check(case=case, document=document, attempt=attempt, code="hkid_check_digit", result="fail", detail="x",
+              data={"expected": "A", "nested": [1, {"k": None}]}),
+        Check(case=case, document=document, attempt=attempt, code="dates_plausible", result="pass", detail="y"),
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows(rows)
+        insert_rows(checks)
+    assert len(queries) == 2
+    assert len({r.pk for r in rows}) == 2
+    assert None not in {r.pk for r in rows}
+    read = {f.name: f for f in ExtractedField.objects.filter(document=document)}
+    assert read["name_zh"].value == "陳大文"
+    assert read["name_zh"].raw == "陳大文"
+    assert read["name_zh"].confidence == 0.9
+    assert read["birth_date"].raw is None
+    assert read["birth_date"].is_current
+    (ciphertext,) = _stored(ExtractedField, rows[0].pk, "value")
+    assert "陳" not in ciphertext
+    assert ciphertext.startswith("v1:")
+    assert Check.objects.get(pk=checks[0].pk).data == {"expected": "A", "nested": [1, {"k": None}]}
+    assert Check.objects.get(pk=checks[1].pk).data == {}
+
+
+def test_insert_of_nothing_sends_nothing():
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows([])
+    assert len(queries) == 0
+
+
+def test_insert_fails_like_the_orm_on_a_constraint(case):
+    document = bare_document(case)
+    OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    duplicate = OcrAttempt(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    with pytest.raises(DatabaseError):
+        insert_rows([duplicate])
+
+
+def test_update_writes_only_the_named_fields_and_stamps_auto_now(case):
+    document = bare_document(case)
+    before = document.updated_at
+    document.status, document.status_reason = "queued", "because"
+    document.width = 999  # changed in memory, not named: must stay as stored
+    with CaptureQueriesContext(connection) as queries:
+        update_row(document, ["status", "status_reason", "updated_at"])
+    assert len(queries) == 1
+    stored = Document.objects.get(pk=document.pk)
+    assert (stored.status, stored.status_reason, stored.width) == ("queued", "because", 1)
+    assert stored.updated_at == document.updated_at
+    assert stored.updated_at > before
+
+
+def test_update_of_a_missing_row_raises_like_save_with_update_fields(case):
+    document = bare_document(case)
+    ghost = Document(pk=uuid.uuid4(), case=case, status="queued")
+    with pytest.raises(DatabaseError, match="affected no row"), transaction.atomic():
+        update_row(ghost, ["status"])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ghost.save(update_fields=["status"])  # the behaviour it replaces
+    assert Document.objects.get(pk=document.pk).status == "received"
