@@ -79,3 +79,49 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
         changed = cursor.rowcount
     if changed < 1:
         raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
+
+
+# --- reads ------------------------------------------------------------------------------------------------
+
+
+@cache
+def _readers(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[tuple[Any, tuple[Any, ...]], ...]]:
+    """Each concrete field's attribute name, and its column with the converters the ORM applies to what
+    the database returns (the backend's, then the field's own: datetimes made aware on SQLite, UUIDs,
+    JSON, decryption)."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for field in fields:
+        column = field.get_col(model._meta.db_table)
+        converters.append(
+            (column, tuple(connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+        )
+    return tuple(f.attname for f in fields), tuple(converters)
+
+
+@cache
+def select_list(model: type[models.Model], alias: str) -> str:
+    """Every concrete column of ``model`` under the table alias ``alias``, in the order ``from_row`` reads."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in model._meta.concrete_fields)  # type: ignore[arg-type]
+
+
+def from_row(model: type[models.Model], values: Sequence[Any]) -> models.Model:
+    """A model instance from the values of ``select_list(model, ...)``, converted as the ORM converts them."""
+    names, converters = _readers(model)
+    converted = []
+    for value, (column, functions) in zip(values, converters, strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
+def split_row(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[models.Model]:
+    """Instances of ``models_`` from one row that selected their ``select_list``s one after another."""
+    out, start = [], 0
+    for model in models_:
+        width = len(model._meta.concrete_fields)
+        out.append(from_row(model, row[start : start + width]))
+        start += width
+    return out

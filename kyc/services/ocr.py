@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -27,7 +28,7 @@ from kyc import ratelimit, rows
 from kyc.broker import LaneBroker, book_line, cluster_tasks
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
-from kyc.models import Case, Document, OcrAttempt, ProviderState
+from kyc.models import Applicant, Case, Document, OcrAttempt, Partner, ProviderState
 from kyc.routing import RouteStep
 from kyc.services.audit import audit_batch, audit_record
 from kyc.services.documents import _document_set_status
@@ -165,13 +166,55 @@ def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None =
     return "wait" if waiting else "exhausted"
 
 
-def _lock(document_id: Any) -> Document | None:
-    queryset = Document.objects.filter(pk=document_id)
+@cache
+def _lock_sql() -> str:
+    """The document by id, row-locked; a row another worker holds is skipped (not our turn). SQLite has
+    no row locks: its writer lock serialises the transactions instead."""
+    quote, table = connection.ops.quote_name, Document._meta.db_table
+    sql = f"SELECT {rows.select_list(Document, 'd')} FROM {quote(table)} d WHERE d.{quote('id')} = %s"  # noqa: S608
     if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True)  # another worker has it: not our turn
-    else:
-        queryset = queryset.select_for_update()
-    return queryset.first()
+        sql += " FOR UPDATE SKIP LOCKED"
+    return sql
+
+
+def _lock(document_id: Any) -> Document | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(), [Document._meta.pk.get_db_prep_value(document_id, connection)])
+        row = cursor.fetchone()
+    return None if row is None else rows.from_row(Document, row)  # type: ignore[return-value]
+
+
+@cache
+def _finish_sql() -> str:
+    """The document with its case, applicant and partner, the document and the case row-locked in that
+    order (PostgreSQL locks the rows in the order the FOR UPDATE OF list names them): document first,
+    then case, the order case decisions take them in too (kyc.services.cases._locked_with_documents)."""
+    quote = connection.ops.quote_name
+    joined = [(Document, "d"), (Case, "c"), (Applicant, "a"), (Partner, "p")]
+    sql = (
+        f"SELECT {', '.join(rows.select_list(model, alias) for model, alias in joined)} "  # noqa: S608
+        f"FROM {quote(Document._meta.db_table)} d "
+        f"JOIN {quote(Case._meta.db_table)} c ON c.{quote('id')} = d.{quote('case_id')} "
+        f"JOIN {quote(Applicant._meta.db_table)} a ON a.{quote('id')} = c.{quote('applicant_id')} "
+        f"JOIN {quote(Partner._meta.db_table)} p ON p.{quote('id')} = a.{quote('partner_id')} "
+        f"WHERE d.{quote('id')} = %s"
+    )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF d, c"
+    return sql
+
+
+def _lock_for_finish(document_id: Any) -> Document:
+    """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
+    the routing at the end), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_sql(), [Document._meta.pk.get_db_prep_value(document_id, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Document.DoesNotExist(f"document {document_id} is gone")
+    document, case, applicant, partner = rows.split_row(row, (Document, Case, Applicant, Partner))
+    applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
+    return document  # type: ignore[return-value]
 
 
 def _take_over_if_lost(document: Document, now: Any) -> bool:
@@ -507,14 +550,8 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
     # The finish's audit events (status change, routing) are written together at its end: the audit
     # chain's lock is held from there to the commit only.
     with transaction.atomic(), audit_batch():
-        # The case is locked in the same statement, after the document (PostgreSQL locks the rows in the
-        # order the FOR UPDATE OF list names them), for routing at the end: document first, then case, the
-        # order case decisions take them in too (kyc.services.cases._locked_with_documents).
-        document = (
-            Document.objects.select_for_update(of=("self", "case"))
-            .select_related("case__applicant__partner")
-            .get(pk=claim.document_id)
-        )
+        # The case is locked in the same statement, after the document, for routing at the end.
+        document = _lock_for_finish(claim.document_id)
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).
         attempt = OcrAttempt(
