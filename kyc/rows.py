@@ -85,18 +85,34 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
 
 
 @cache
-def _readers(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[tuple[Any, tuple[Any, ...]], ...]]:
-    """Each concrete field's attribute name, and its column with the converters the ORM applies to what
-    the database returns (the backend's, then the field's own: datetimes made aware on SQLite, UUIDs,
-    JSON, decryption)."""
-    fields = model._meta.concrete_fields
-    converters = []
+def _converters(fields: tuple[Any, ...]) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+    """Each field's column with the converters the ORM applies to what the database returns for it (the
+    backend's, then the field's own: datetimes made aware on SQLite, UUIDs, JSON, decryption)."""
+    out = []
     for field in fields:
-        column = field.get_col(model._meta.db_table)
-        converters.append(
-            (column, tuple(connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
-        )
-    return tuple(f.attname for f in fields), tuple(converters)
+        column = field.get_col(field.model._meta.db_table)
+        out.append((column, tuple(connection.ops.get_db_converters(column) + field.get_db_converters(connection))))
+    return tuple(out)
+
+
+def converted(fields: tuple[Any, ...], values: Sequence[Any]) -> list[Any]:
+    """``values`` read from the columns of ``fields``, converted as the ORM converts them."""
+    return _apply(_converters(fields), values)
+
+
+def _apply(converters: tuple[tuple[Any, tuple[Any, ...]], ...], values: Sequence[Any]) -> list[Any]:
+    out = []
+    for value, (column, functions) in zip(values, converters, strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        out.append(value)
+    return out
+
+
+@cache
+def _model_reader(model: type[models.Model]) -> tuple[list[str], tuple[tuple[Any, tuple[Any, ...]], ...]]:
+    fields = tuple(model._meta.concrete_fields)
+    return [f.attname for f in fields], _converters(fields)
 
 
 @cache
@@ -108,13 +124,8 @@ def select_list(model: type[models.Model], alias: str) -> str:
 
 def from_row(model: type[models.Model], values: Sequence[Any]) -> models.Model:
     """A model instance from the values of ``select_list(model, ...)``, converted as the ORM converts them."""
-    names, converters = _readers(model)
-    converted = []
-    for value, (column, functions) in zip(values, converters, strict=True):
-        for function in functions:
-            value = function(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, names, converted)
+    names, converters = _model_reader(model)
+    return model.from_db(connection.alias, names, _apply(converters, values))
 
 
 def split_row(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[models.Model]:

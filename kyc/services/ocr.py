@@ -24,12 +24,13 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from kyc import ratelimit, rows
+from kyc import ratelimit
 from kyc.broker import LaneBroker, book_line, cluster_tasks
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner, ProviderState
 from kyc.routing import RouteStep
+from kyc.rows import converted, from_row, insert_rows, select_list, split_row, update_row
 from kyc.services.audit import audit_batch, audit_record
 from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
@@ -171,7 +172,7 @@ def _lock_sql() -> str:
     """The document by id, row-locked; a row another worker holds is skipped (not our turn). SQLite has
     no row locks: its writer lock serialises the transactions instead."""
     quote, table = connection.ops.quote_name, Document._meta.db_table
-    sql = f"SELECT {rows.select_list(Document, 'd')} FROM {quote(table)} d WHERE d.{quote('id')} = %s"  # noqa: S608
+    sql = f"SELECT {select_list(Document, 'd')} FROM {quote(table)} d WHERE d.{quote('id')} = %s"  # noqa: S608
     if connection.features.has_select_for_update_skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
     return sql
@@ -181,7 +182,7 @@ def _lock(document_id: Any) -> Document | None:
     with connection.cursor() as cursor:
         cursor.execute(_lock_sql(), [Document._meta.pk.get_db_prep_value(document_id, connection)])
         row = cursor.fetchone()
-    return None if row is None else rows.from_row(Document, row)  # type: ignore[return-value]
+    return None if row is None else from_row(Document, row)  # type: ignore[return-value]
 
 
 @cache
@@ -192,7 +193,7 @@ def _finish_sql() -> str:
     quote = connection.ops.quote_name
     joined = [(Document, "d"), (Case, "c"), (Applicant, "a"), (Partner, "p")]
     sql = (
-        f"SELECT {', '.join(rows.select_list(model, alias) for model, alias in joined)} "  # noqa: S608
+        f"SELECT {', '.join(select_list(model, alias) for model, alias in joined)} "  # noqa: S608
         f"FROM {quote(Document._meta.db_table)} d "
         f"JOIN {quote(Case._meta.db_table)} c ON c.{quote('id')} = d.{quote('case_id')} "
         f"JOIN {quote(Applicant._meta.db_table)} a ON a.{quote('id')} = c.{quote('applicant_id')} "
@@ -212,7 +213,7 @@ def _lock_for_finish(document_id: Any) -> Document:
         row = cursor.fetchone()
     if row is None:
         raise Document.DoesNotExist(f"document {document_id} is gone")
-    document, case, applicant, partner = rows.split_row(row, (Document, Case, Applicant, Partner))
+    document, case, applicant, partner = split_row(row, (Document, Case, Applicant, Partner))
     applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
     return document  # type: ignore[return-value]
 
@@ -285,7 +286,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         provider=step.provider,
         action=step.action,
     )
-    rows.insert_rows([attempt])
+    insert_rows([attempt])
     lease = now + timedelta(seconds=conf()["lease_seconds"])
     _document_set_status(
         document,
@@ -352,7 +353,22 @@ class Slot:
 
 
 _PLAN_FIELDS = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at")
-_ATTEMPT_COLUMNS = ("ocr_attempts__run", "ocr_attempts__route_step", "ocr_attempts__number", "ocr_attempts__error_code")
+_ATTEMPT_FIELDS = ("run", "route_step", "number", "error_code")
+
+
+@cache
+def _plan_read() -> tuple[str, tuple[Any, ...]]:
+    """The plan's one read (the document joined with its attempts) and the fields of its columns."""
+    quote = connection.ops.quote_name
+    document_fields = tuple(Document._meta.get_field(n) for n in _PLAN_FIELDS)
+    attempt_fields = tuple(OcrAttempt._meta.get_field(n) for n in _ATTEMPT_FIELDS)
+    columns = [f"d.{quote(f.column)}" for f in document_fields] + [f"a.{quote(f.column)}" for f in attempt_fields]  # type: ignore[union-attr,arg-type]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(Document._meta.db_table)} d "  # noqa: S608
+        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON a.{quote('document_id')} = d.{quote('id')} "
+        f"WHERE d.{quote('id')} = %s"
+    )
+    return sql, document_fields + attempt_fields
 
 
 def _plan(document_id: Any) -> Plan | float | str | None:
@@ -360,7 +376,10 @@ def _plan(document_id: Any) -> Plan | float | str | None:
     another worker's lease ends), ``"claim"`` when only the claim can decide (suspended providers,
     every attempt used), or None when there is nothing to do. One read: the document joined with its
     attempts (one row per attempt; a document without attempts gives one row of nulls)."""
-    joined = list(Document.objects.filter(pk=document_id).values_list(*_PLAN_FIELDS, *_ATTEMPT_COLUMNS))
+    sql, fields = _plan_read()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])
+        joined = [tuple(converted(fields, row)) for row in cursor.fetchall()]
     if not joined:
         return None
     status, document_type, run, next_at, lease_until, updated_at = joined[0][: len(_PLAN_FIELDS)]
@@ -543,7 +562,7 @@ def _record_attempt(
     else:
         attempt.outcome, attempt.vendor_request_id = OcrOutcome.SUCCEEDED, outcome.request_id[:128]
         attempt.warnings, attempt.raw_response = list(outcome.warnings), dict(outcome.raw)
-    rows.update_row(attempt, fields)
+    update_row(attempt, fields)
 
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
