@@ -1,15 +1,18 @@
-"""Row writes for the OCR pipeline's hot path, without the ORM's per-call query building.
+"""Row writes and reads for the OCR pipeline's hot path, without the ORM's per-call query building.
 
 A job writes about a dozen rows: its attempt, the fields and checks it read, a portrait, status changes
 and their audit events. ``Model.save`` and ``QuerySet.bulk_create`` build and compile their SQL again on
-every call and walk the model's relations first. These two functions keep what makes the ORM's writes
-correct, each field's ``pre_save`` (``auto_now`` and ``auto_now_add`` stamp as usual) and
+every call and walk the model's relations first. ``insert_rows`` and ``update_row`` keep what makes the
+ORM's writes correct, each field's ``pre_save`` (``auto_now`` and ``auto_now_add`` stamp as usual) and
 ``get_db_prep_save`` (UUIDs, JSON, encrypted fields and datetimes are stored exactly as the ORM stores
 them, on PostgreSQL and SQLite alike), and reuse the statement text per model and column list, which
-also lets psycopg keep it prepared.
+also lets psycopg keep it prepared. They send no ``pre_save``/``post_save`` signals (the project
+connects none) and run no validation, like ``bulk_create`` and ``update()``.
 
-They send no ``pre_save``/``post_save`` signals (the project connects none) and run no validation, like
-``bulk_create`` and ``update()``.
+The reads (``select_list``, ``from_row``, ``split_row``, ``converted``) serve the pipeline's few
+statements that it writes itself, once per process: each value goes through the converters the ORM
+applies (the backend's, then the field's: aware datetimes on SQLite, UUIDs, JSON, decryption), and
+instances are built with ``Model.from_db``, as a queryset builds them.
 """
 
 from __future__ import annotations
