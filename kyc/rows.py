@@ -9,7 +9,7 @@ them, on PostgreSQL and SQLite alike), and reuse the statement text per model an
 also lets psycopg keep it prepared. They send no ``pre_save``/``post_save`` signals (the project
 connects none) and run no validation, like ``bulk_create`` and ``update()``.
 
-The reads (``select_list``, ``from_row``, ``split_row``, ``converted``) serve the pipeline's few
+The reads (``select_list``, ``from_row``, ``split_row``, ``converters_for``, ``converted``) serve the pipeline's few
 statements that it writes itself, once per process: each value goes through the converters the ORM
 applies (the backend's, then the field's: aware datetimes on SQLite, UUIDs, JSON, decryption), and
 instances are built with ``Model.from_db``, as a queryset builds them.
@@ -61,24 +61,24 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
 
 
 @cache
-def _update_sql(model: type[models.Model], names: tuple[str, ...]) -> str:
+def _update(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The UPDATE of ``names`` by primary key, and the fields it sets."""
     quote = connection.ops.quote_name
-    sets = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)  # type: ignore[arg-type,union-attr]
+    fields = tuple(model._meta.get_field(name) for name in names)
+    sets = ", ".join(f"{quote(field.column)} = %s" for field in fields)  # type: ignore[union-attr,arg-type]
     table, key = quote(model._meta.db_table), quote(model._meta.pk.column)  # type: ignore[arg-type]
-    return f"UPDATE {table} SET {sets} WHERE {key} = %s"  # noqa: S608 - names from the model's meta, quoted
+    return f"UPDATE {table} SET {sets} WHERE {key} = %s", fields  # noqa: S608 - names from the model's meta, quoted
 
 
 def update_row(obj: models.Model, fields: Sequence[str]) -> None:
     """``obj.save(update_fields=fields)`` in one reused statement; like it, raises ``DatabaseError`` when
     the row is gone."""
-    model, names = type(obj), tuple(dict.fromkeys(fields))
-    params = []
-    for name in names:
-        field = model._meta.get_field(name)
-        params.append(field.get_db_prep_save(field.pre_save(obj, False), connection))  # type: ignore[union-attr]
+    model = type(obj)
+    sql, targets = _update(model, tuple(dict.fromkeys(fields)))
+    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(model, names), params)
+        cursor.execute(sql, params)
         changed = cursor.rowcount
     if changed < 1:
         raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
@@ -87,10 +87,13 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
 # --- reads ------------------------------------------------------------------------------------------------
 
 
-@cache
-def _converters(fields: tuple[Any, ...]) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+Converters = tuple[tuple[Any, tuple[Any, ...]], ...]
+
+
+def converters_for(fields: Sequence[Any]) -> Converters:
     """Each field's column with the converters the ORM applies to what the database returns for it (the
-    backend's, then the field's own: datetimes made aware on SQLite, UUIDs, JSON, decryption)."""
+    backend's, then the field's own: datetimes made aware on SQLite, UUIDs, JSON, decryption). Build
+    them once per statement and pass them to ``converted``."""
     out = []
     for field in fields:
         column = field.get_col(field.model._meta.db_table)
@@ -98,12 +101,8 @@ def _converters(fields: tuple[Any, ...]) -> tuple[tuple[Any, tuple[Any, ...]], .
     return tuple(out)
 
 
-def converted(fields: tuple[Any, ...], values: Sequence[Any]) -> list[Any]:
-    """``values`` read from the columns of ``fields``, converted as the ORM converts them."""
-    return _apply(_converters(fields), values)
-
-
-def _apply(converters: tuple[tuple[Any, tuple[Any, ...]], ...], values: Sequence[Any]) -> list[Any]:
+def converted(converters: Converters, values: Sequence[Any]) -> list[Any]:
+    """``values`` read from the columns ``converters`` were built for, converted as the ORM converts them."""
     out = []
     for value, (column, functions) in zip(values, converters, strict=True):
         for function in functions:
@@ -113,9 +112,9 @@ def _apply(converters: tuple[tuple[Any, tuple[Any, ...]], ...], values: Sequence
 
 
 @cache
-def _model_reader(model: type[models.Model]) -> tuple[list[str], tuple[tuple[Any, tuple[Any, ...]], ...]]:
-    fields = tuple(model._meta.concrete_fields)
-    return [f.attname for f in fields], _converters(fields)
+def _model_reader(model: type[models.Model]) -> tuple[list[str], Converters]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], converters_for(fields)
 
 
 @cache
@@ -128,7 +127,7 @@ def select_list(model: type[models.Model], alias: str) -> str:
 def from_row(model: type[models.Model], values: Sequence[Any]) -> models.Model:
     """A model instance from the values of ``select_list(model, ...)``, converted as the ORM converts them."""
     names, converters = _model_reader(model)
-    return model.from_db(connection.alias, names, _apply(converters, values))
+    return model.from_db(connection.alias, names, converted(converters, values))
 
 
 def split_row(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[models.Model]:

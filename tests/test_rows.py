@@ -9,7 +9,6 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kyc import rows as rows_module
 from kyc.models import Check, Document, ExtractedField, OcrAttempt
 from kyc.rows import insert_rows, update_row
 from tests.conftest import bare_document
@@ -118,29 +117,19 @@ def test_update_of_a_missing_row_raises_like_save_with_update_fields(case):
     assert Document.objects.get(pk=document.pk).status == "received"
 
 
-def _read(sql_models, where_pk):
-    from kyc.models import Applicant, Case, Partner  # noqa: F401 - the models the joined read names
-
-    quote = connection.ops.quote_name
-    models_ = [m for m, _ in sql_models]
-    columns = ", ".join(rows_module.select_list(m, alias) for m, alias in sql_models)
-    sql = (
-        f"SELECT {columns} FROM kyc_document d JOIN kyc_case c ON c.{quote('id')} = d.{quote('case_id')} "  # noqa: S608
-        f"JOIN kyc_applicant a ON a.{quote('id')} = c.{quote('applicant_id')} WHERE d.{quote('id')} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Document._meta.pk.get_db_prep_value(where_pk, connection)])
-        row = cursor.fetchone()
-    return rows_module.split_row(row, models_)
-
-
 def test_rows_read_back_equal_what_the_orm_loads(case):
-    from kyc.models import Applicant, Case
+    """Through the pipeline's own joined read (document, case, applicant, partner: kyc.services.ocr)."""
+    from kyc.models import Applicant, Case, Partner
+    from kyc.services.ocr import _lock_for_finish
 
     document = bare_document(case)
     Document.objects.filter(pk=document.pk).update(ocr_next_at=document.created_at, ocr_run=3)
-    read_document, read_case, read_applicant = _read([(Document, "d"), (Case, "c"), (Applicant, "a")], document.pk)
-    for model, read in ((Document, read_document), (Case, read_case), (Applicant, read_applicant)):
+    read_document = _lock_for_finish(document.pk)
+    read_case = read_document.case
+    read_applicant = read_case.applicant
+    read_partner = read_applicant.partner
+    pairs = ((Document, read_document), (Case, read_case), (Applicant, read_applicant), (Partner, read_partner))
+    for model, read in pairs:
         loaded = model.objects.get(pk=read.pk)
         for field in model._meta.concrete_fields:
             assert getattr(read, field.attname) == getattr(loaded, field.attname), field.name

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -30,7 +31,7 @@ from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner, ProviderState
 from kyc.routing import RouteStep
-from kyc.rows import converted, from_row, insert_rows, select_list, split_row, update_row
+from kyc.rows import Converters, converted, converters_for, from_row, insert_rows, select_list, split_row, update_row
 from kyc.services.audit import audit_batch, audit_record
 from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
@@ -167,22 +168,37 @@ def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None =
     return "wait" if waiting else "exhausted"
 
 
+def _document_rows(sql: str, document_id: Any) -> list[tuple[Any, ...]]:
+    """The rows of one of the reads below, for the document ``document_id``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])
+        return list(cursor.fetchall())
+
+
+def _column(model: type[Any], name: str, alias: str) -> str:
+    """``alias."column"`` of a model's field (a foreign key's column is its ``_id``)."""
+    quote = connection.ops.quote_name
+    return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+
 @cache
 def _lock_sql() -> str:
     """The document by id, row-locked; a row another worker holds is skipped (not our turn). SQLite has
     no row locks: its writer lock serialises the transactions instead."""
-    quote, table = connection.ops.quote_name, Document._meta.db_table
-    sql = f"SELECT {select_list(Document, 'd')} FROM {quote(table)} d WHERE d.{quote('id')} = %s"  # noqa: S608
+    table = connection.ops.quote_name(Document._meta.db_table)
+    sql = f"SELECT {select_list(Document, 'd')} FROM {table} d WHERE {_column(Document, 'id', 'd')} = %s"  # noqa: S608
     if connection.features.has_select_for_update_skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
     return sql
 
 
 def _lock(document_id: Any) -> Document | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(), [Document._meta.pk.get_db_prep_value(document_id, connection)])
-        row = cursor.fetchone()
-    return None if row is None else from_row(Document, row)  # type: ignore[return-value]
+    found = _document_rows(_lock_sql(), document_id)
+    return from_row(Document, found[0]) if found else None  # type: ignore[return-value]
+
+
+# The finish's read: each model with its alias and the foreign key of the one before it that leads to it.
+_FINISH_JOIN = ((Document, "d", ""), (Case, "c", "case"), (Applicant, "a", "applicant"), (Partner, "p", "partner"))
 
 
 @cache
@@ -191,14 +207,14 @@ def _finish_sql() -> str:
     order (PostgreSQL locks the rows in the order the FOR UPDATE OF list names them): document first,
     then case, the order case decisions take them in too (kyc.services.cases._locked_with_documents)."""
     quote = connection.ops.quote_name
-    joined = [(Document, "d"), (Case, "c"), (Applicant, "a"), (Partner, "p")]
+    joins = "".join(
+        f" JOIN {quote(model._meta.db_table)} {alias} ON {_column(model, 'id', alias)} = {_column(parent, key, up)}"
+        for (parent, up, _), (model, alias, key) in pairwise(_FINISH_JOIN)
+    )
+    columns = ", ".join(select_list(model, alias) for model, alias, _ in _FINISH_JOIN)
     sql = (
-        f"SELECT {', '.join(select_list(model, alias) for model, alias in joined)} "  # noqa: S608
-        f"FROM {quote(Document._meta.db_table)} d "
-        f"JOIN {quote(Case._meta.db_table)} c ON c.{quote('id')} = d.{quote('case_id')} "
-        f"JOIN {quote(Applicant._meta.db_table)} a ON a.{quote('id')} = c.{quote('applicant_id')} "
-        f"JOIN {quote(Partner._meta.db_table)} p ON p.{quote('id')} = a.{quote('partner_id')} "
-        f"WHERE d.{quote('id')} = %s"
+        f"SELECT {columns} FROM {quote(Document._meta.db_table)} d{joins} "  # noqa: S608
+        f"WHERE {_column(Document, 'id', 'd')} = %s"
     )
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF d, c"
@@ -208,12 +224,10 @@ def _finish_sql() -> str:
 def _lock_for_finish(document_id: Any) -> Document:
     """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
     the routing at the end), in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(_finish_sql(), [Document._meta.pk.get_db_prep_value(document_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
+    found = _document_rows(_finish_sql(), document_id)
+    if not found:
         raise Document.DoesNotExist(f"document {document_id} is gone")
-    document, case, applicant, partner = split_row(row, (Document, Case, Applicant, Partner))
+    document, case, applicant, partner = split_row(found[0], [model for model, _, _ in _FINISH_JOIN])
     applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
     return document  # type: ignore[return-value]
 
@@ -357,18 +371,18 @@ _ATTEMPT_FIELDS = ("run", "route_step", "number", "error_code")
 
 
 @cache
-def _plan_read() -> tuple[str, tuple[Any, ...]]:
-    """The plan's one read (the document joined with its attempts) and the fields of its columns."""
+def _plan_read() -> tuple[str, Converters]:
+    """The plan's one read (the document joined with its attempts) and its columns' converters."""
     quote = connection.ops.quote_name
-    document_fields = tuple(Document._meta.get_field(n) for n in _PLAN_FIELDS)
-    attempt_fields = tuple(OcrAttempt._meta.get_field(n) for n in _ATTEMPT_FIELDS)
-    columns = [f"d.{quote(f.column)}" for f in document_fields] + [f"a.{quote(f.column)}" for f in attempt_fields]  # type: ignore[union-attr,arg-type]
+    document_fields = [Document._meta.get_field(n) for n in _PLAN_FIELDS]
+    attempt_fields = [OcrAttempt._meta.get_field(n) for n in _ATTEMPT_FIELDS]
+    columns = [_column(Document, n, "d") for n in _PLAN_FIELDS] + [_column(OcrAttempt, n, "a") for n in _ATTEMPT_FIELDS]
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(Document._meta.db_table)} d "  # noqa: S608
-        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON a.{quote('document_id')} = d.{quote('id')} "
-        f"WHERE d.{quote('id')} = %s"
+        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON {_column(OcrAttempt, 'document', 'a')} = "
+        f"{_column(Document, 'id', 'd')} WHERE {_column(Document, 'id', 'd')} = %s"
     )
-    return sql, document_fields + attempt_fields
+    return sql, converters_for(document_fields + attempt_fields)
 
 
 def _plan(document_id: Any) -> Plan | float | str | None:
@@ -376,10 +390,8 @@ def _plan(document_id: Any) -> Plan | float | str | None:
     another worker's lease ends), ``"claim"`` when only the claim can decide (suspended providers,
     every attempt used), or None when there is nothing to do. One read: the document joined with its
     attempts (one row per attempt; a document without attempts gives one row of nulls)."""
-    sql, fields = _plan_read()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])
-        joined = [tuple(converted(fields, row)) for row in cursor.fetchall()]
+    sql, converters = _plan_read()
+    joined = [tuple(converted(converters, row)) for row in _document_rows(sql, document_id)]
     if not joined:
         return None
     status, document_type, run, next_at, lease_until, updated_at = joined[0][: len(_PLAN_FIELDS)]
