@@ -268,6 +268,46 @@ def finished_tasks(directory: Path) -> list[dict]:
     return tasks
 
 
+def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Per action, from the workers' send log (bench/qcluster_task_log.py) and the emulator's arrivals:
+    how late calls left after their slot starts, how long from leaving to the emulator's stamp, and the
+    windows over quota counted on the send times (0 there but not on arrival: the lag came after the
+    send). Sends and arrivals are paired in time order (a run without kills sends what arrives)."""
+    import json
+
+    sends: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for path in directory.glob("sends-*.jsonl"):
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                call = json.loads(line)
+                sends[call["action"]].append((call["sent"], call["slot"]))
+    figures = {}
+    for action, quota in quotas.items():
+        sent = sorted(sends.get(action, []))
+        arrived = sorted(log.times[action])
+        if not sent:
+            continue
+        late = sorted(s - slot for s, slot in sent)
+        lag = sorted(a - s for a, (s, _) in zip(arrived, sent, strict=False)) if len(arrived) == len(sent) else []
+        by_send = ArrivalLog.__new__(ArrivalLog)
+        by_send.times = {action: [s for s, _ in sent]}
+
+        def pct(values: list[float], q: float) -> float:
+            return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+        figures[action] = {
+            "sends": len(sent),
+            "late_p50_ms": pct(late, 0.5),
+            "late_p99_ms": pct(late, 0.99),
+            "late_max_ms": pct(late, 1.0),
+            "lag_p50_ms": pct(lag, 0.5),
+            "lag_p99_ms": pct(lag, 0.99),
+            "lag_max_ms": pct(lag, 1.0),
+            "windows_over_by_send": by_send.windows_over(action, quota),
+        }
+    return figures
+
+
 def overhead_per_job(vendor_latency_ms: float, directory: Path) -> dict[str, float]:
     """Task wall time (the task's own result) minus vendor latency and quota wait, and where it goes:
     before the claim (plan, slot reservation, claim), from the claim to the send (reading the image,

@@ -7,6 +7,11 @@ monitor, work the production setting (-1, successes not kept) does not do. Inste
 appends one JSON line per document task to ``$KYC_BENCH_TASK_LOG/tasks-<monitor pid>.jsonl``.
 
     KYC_BENCH_TASK_LOG=/tmp/dir python bench/qcluster_task_log.py
+
+It also records, per vendor call, when its quota slot began and when the request headers actually
+started to leave (``sends-<worker pid>.jsonl``, wall-clock seconds): compared with the emulator's
+arrival stamps, that tells a sender that left late from a receiver that stamped late, when a
+one-second window holds more calls than the quota.
 """
 
 from __future__ import annotations
@@ -48,7 +53,38 @@ def main() -> None:
         handle.write(json.dumps(line) + "\n")
 
     post_execute.connect(record, weak=False)
+    _log_sends(directory)
     call_command("qcluster")
+
+
+def _log_sends(directory: Path) -> None:
+    """Wrap the HTTP layer's slot gate: each opened gate appends its action, slot and send time."""
+    import time
+
+    from ocr_providers import http
+
+    current = {"action": ""}
+    files: dict[int, Any] = {}
+    post, gate_open = http.VendorHttpClient.post, http._SlotGate.open
+
+    def post_logged(self: Any, url: str, **kwargs: Any) -> Any:
+        current["action"] = kwargs.get("action", "")
+        return post(self, url, **kwargs)
+
+    def open_logged(gate: Any) -> None:
+        done = gate.sent_at is not None
+        gate_open(gate)  # raises when the slot was missed: nothing was sent, nothing to record
+        if done or not gate.not_before:
+            return
+        to_wall = time.time() - time.monotonic()
+        handle = files.get(os.getpid())
+        if handle is None:  # one file per worker process (forked after this ran)
+            handle = files[os.getpid()] = open(directory / f"sends-{os.getpid()}.jsonl", "a", buffering=1)  # noqa: SIM115
+        line = {"action": current["action"], "slot": gate.not_before + to_wall, "sent": gate.sent_at + to_wall}
+        handle.write(json.dumps(line) + "\n")
+
+    http.VendorHttpClient.post = post_logged  # type: ignore[method-assign]
+    http._SlotGate.open = open_logged  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
