@@ -9,10 +9,11 @@ them, on PostgreSQL and SQLite alike), and reuse the statement text per model an
 also lets psycopg keep it prepared. They send no ``pre_save``/``post_save`` signals (the project
 connects none) and run no validation, like ``bulk_create`` and ``update()``.
 
-The reads (``select_list``, ``from_row``, ``split_row``, ``converters_for``, ``converted``) serve the pipeline's few
-statements that it writes itself, once per process: each value goes through the converters the ORM
-applies (the backend's, then the field's: aware datetimes on SQLite, UUIDs, JSON, decryption), and
-instances are built with ``Model.from_db``, as a queryset builds them.
+The reads (``table``, ``column``, ``fetch``, ``select_list``, ``from_row``, ``split_row``, ``instances``,
+``converters_for``, ``converted``) serve the few statements the pipeline writes itself, built once per
+process: each value goes through the converters the ORM applies (the backend's, then the field's: aware
+datetimes on SQLite, UUIDs, JSON, decryption), and instances are built with ``Model.from_db``, as a
+queryset builds them.
 """
 
 from __future__ import annotations
@@ -90,6 +91,28 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
 Converters = tuple[tuple[Any, tuple[Any, ...]], ...]
 
 
+def table(model: type[models.Model]) -> str:
+    """The model's table name, quoted."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: type[models.Model], name: str, alias: str) -> str:
+    """``alias."column"`` of a model's field (a foreign key's column is its ``_id``)."""
+    return f"{alias}.{connection.ops.quote_name(model._meta.get_field(name).column)}"  # type: ignore[arg-type,union-attr]
+
+
+def param(model: type[models.Model], name: str, value: Any) -> Any:
+    """``value`` as the database takes it for the model's field ``name`` (a UUID key on SQLite is hex)."""
+    return model._meta.get_field(name).get_db_prep_value(value, connection)  # type: ignore[union-attr]
+
+
+def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Every row of one statement, as the database driver returns them (see ``converted``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def converters_for(fields: Sequence[Any]) -> Converters:
     """Each field's column with the converters the ORM applies to what the database returns for it (the
     backend's, then the field's own: datetimes made aware on SQLite, UUIDs, JSON, decryption). Build
@@ -128,6 +151,19 @@ def from_row(model: type[models.Model], values: Sequence[Any]) -> models.Model:
     """A model instance from the values of ``select_list(model, ...)``, converted as the ORM converts them."""
     names, converters = _model_reader(model)
     return model.from_db(connection.alias, names, converted(converters, values))
+
+
+@cache
+def _partial_reader(model: type[models.Model], names: tuple[str, ...]) -> tuple[list[str], Converters]:
+    fields = [model._meta.get_field(name) for name in names]
+    return [f.attname for f in fields], converters_for(fields)  # type: ignore[union-attr]
+
+
+def instances(model: type[models.Model], names: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Instances of ``model`` from rows of the columns of ``names`` (the other fields deferred, as
+    ``only(*names)`` leaves them), converted as the ORM converts them."""
+    attnames, converters = _partial_reader(model, names)
+    return [model.from_db(connection.alias, attnames, converted(converters, row)) for row in rows]
 
 
 def split_row(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[models.Model]:

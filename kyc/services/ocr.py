@@ -31,7 +31,18 @@ from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner, ProviderState
 from kyc.routing import RouteStep
-from kyc.rows import Converters, converted, converters_for, from_row, insert_rows, select_list, split_row, update_row
+from kyc.rows import (
+    Converters,
+    column,
+    converted,
+    converters_for,
+    fetch,
+    from_row,
+    insert_rows,
+    select_list,
+    split_row,
+    update_row,
+)
 from kyc.services.audit import audit_batch, audit_record
 from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
@@ -170,15 +181,7 @@ def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None =
 
 def _document_rows(sql: str, document_id: Any) -> list[tuple[Any, ...]]:
     """The rows of one of the reads below, for the document ``document_id``."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])
-        return list(cursor.fetchall())
-
-
-def _column(model: type[Any], name: str, alias: str) -> str:
-    """``alias."column"`` of a model's field (a foreign key's column is its ``_id``)."""
-    quote = connection.ops.quote_name
-    return f"{alias}.{quote(model._meta.get_field(name).column)}"
+    return fetch(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])
 
 
 @cache
@@ -186,7 +189,7 @@ def _lock_sql() -> str:
     """The document by id, row-locked; a row another worker holds is skipped (not our turn). SQLite has
     no row locks: its writer lock serialises the transactions instead."""
     table = connection.ops.quote_name(Document._meta.db_table)
-    sql = f"SELECT {select_list(Document, 'd')} FROM {table} d WHERE {_column(Document, 'id', 'd')} = %s"  # noqa: S608
+    sql = f"SELECT {select_list(Document, 'd')} FROM {table} d WHERE {column(Document, 'id', 'd')} = %s"  # noqa: S608
     if connection.features.has_select_for_update_skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
     return sql
@@ -208,13 +211,13 @@ def _finish_sql() -> str:
     then case, the order case decisions take them in too (kyc.services.cases._locked_with_documents)."""
     quote = connection.ops.quote_name
     joins = "".join(
-        f" JOIN {quote(model._meta.db_table)} {alias} ON {_column(model, 'id', alias)} = {_column(parent, key, up)}"
+        f" JOIN {quote(model._meta.db_table)} {alias} ON {column(model, 'id', alias)} = {column(parent, key, up)}"
         for (parent, up, _), (model, alias, key) in pairwise(_FINISH_JOIN)
     )
     columns = ", ".join(select_list(model, alias) for model, alias, _ in _FINISH_JOIN)
     sql = (
         f"SELECT {columns} FROM {quote(Document._meta.db_table)} d{joins} "  # noqa: S608
-        f"WHERE {_column(Document, 'id', 'd')} = %s"
+        f"WHERE {column(Document, 'id', 'd')} = %s"
     )
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF d, c"
@@ -376,11 +379,11 @@ def _plan_read() -> tuple[str, Converters]:
     quote = connection.ops.quote_name
     document_fields = [Document._meta.get_field(n) for n in _PLAN_FIELDS]
     attempt_fields = [OcrAttempt._meta.get_field(n) for n in _ATTEMPT_FIELDS]
-    columns = [_column(Document, n, "d") for n in _PLAN_FIELDS] + [_column(OcrAttempt, n, "a") for n in _ATTEMPT_FIELDS]
+    columns = [column(Document, n, "d") for n in _PLAN_FIELDS] + [column(OcrAttempt, n, "a") for n in _ATTEMPT_FIELDS]
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(Document._meta.db_table)} d "  # noqa: S608
-        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON {_column(OcrAttempt, 'document', 'a')} = "
-        f"{_column(Document, 'id', 'd')} WHERE {_column(Document, 'id', 'd')} = %s"
+        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON {column(OcrAttempt, 'document', 'a')} = "
+        f"{column(Document, 'id', 'd')} WHERE {column(Document, 'id', 'd')} = %s"
     )
     return sql, converters_for(document_fields + attempt_fields)
 

@@ -7,24 +7,49 @@ warning. Every decision writes an audit event saying why.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from kyc.choices import CaseStatus, CheckResult, DocumentStatus
-from kyc.models import Case, Document, ExtractedField, OcrAttempt
+from kyc.models import Case, Check, Document, ExtractedField, OcrAttempt
+from kyc.rows import column, fetch, instances, param, table
 from kyc.services.cases import _case_transition, case_approve
 
 CONFIDENT = 0.9
 _FINAL_READ = {DocumentStatus.EXTRACTED, DocumentStatus.UNREADABLE, DocumentStatus.FAILED}
 
 
+# Routing runs at the end of every OCR job: its two reads are statements built once per process.
+_DOCUMENT_FIELDS = ("id", "case", "document_type", "side", "status", "ocr_run")
+
+
+@cache
+def _documents_sql() -> str:
+    columns = ", ".join(column(Document, name, "d") for name in _DOCUMENT_FIELDS)
+    return (
+        f"SELECT {columns} FROM {table(Document)} d WHERE {column(Document, 'case', 'd')} = %s "  # noqa: S608
+        f"ORDER BY {column(Document, 'created_at', 'd')}, {column(Document, 'id', 'd')}"
+    )
+
+
+@cache
+def _failing_sql() -> str:
+    code, result = column(Check, "code", "k"), column(Check, "result", "k")
+    return (
+        f"SELECT DISTINCT {code}, {result} FROM {table(Check)} k WHERE {column(Check, 'case', 'k')} = %s "  # noqa: S608
+        f"AND {column(Check, 'is_current', 'k')} = %s AND {result} NOT IN (%s, %s)"
+    )
+
+
 def _documents(case: Case, *, full: bool) -> list[Document]:
-    """The case's documents; with ``full``, their current fields and applied attempts too."""
-    documents = case.documents.only("id", "case_id", "document_type", "side", "status", "ocr_run")
+    """The case's documents, oldest first; with ``full``, their current fields and applied attempts too."""
+    rows = fetch(_documents_sql(), [param(Document, "case", case.pk)])
+    documents: list[Document] = instances(Document, _DOCUMENT_FIELDS, rows)
     if not full:
-        return list(documents)
+        return documents
     current = Prefetch(
         "fields",
         queryset=ExtractedField.objects.filter(is_current=True).only("document_id", "name", "confidence"),
@@ -35,12 +60,14 @@ def _documents(case: Case, *, full: bool) -> list[Document]:
         queryset=OcrAttempt.objects.filter(applied=True).only("document_id", "run", "warnings"),
         to_attr="applied_attempts",
     )
-    return list(documents.prefetch_related(current, applied))
+    prefetch_related_objects(documents, current, applied)
+    return documents
 
 
 def _failing_checks(case: Case) -> list[str]:
-    checks = case.checks.filter(is_current=True).exclude(result__in=[CheckResult.PASS, CheckResult.NOT_AVAILABLE])
-    return sorted({f"{code} ({result})" for code, result in checks.values_list("code", "result")})
+    """``code (result)`` of the case's current checks that failed or warned."""
+    params = [param(Check, "case", case.pk), True, CheckResult.PASS.value, CheckResult.NOT_AVAILABLE.value]
+    return sorted(f"{code} ({result})" for code, result in fetch(_failing_sql(), params))
 
 
 def _blockers(case: Case, documents: list[Document]) -> list[str]:
