@@ -138,3 +138,28 @@ def test_rows_read_back_equal_what_the_orm_loads(case):
     assert read_document.ocr_next_at.tzinfo is not None  # aware, on SQLite too
     assert isinstance(read_document.pk, uuid.UUID)
     assert read_document.ocr_run == 3
+
+
+def test_routing_reads_equal_the_orm_queries_they_replace(case):
+    """The case's documents (partial instances, oldest first) and its failing checks, as the ORM reads them."""
+    from kyc.services.routing import _documents, _failing_checks
+
+    first = bare_document(case, status="extracted")
+    second = bare_document(case, status="queued", document_type="exit_entry_permit")
+    third = bare_document(case, status="failed")
+    Document.objects.filter(pk=first.pk).update(ocr_run=2)
+    checks = [("hkid_check_digit", "fail"), ("expiry", "warn"), ("dates", "pass"), ("mrz", "not_available")]
+    for code, result in checks:
+        Check.objects.create(case=case, document=first, code=code, result=result, detail="d")
+    Check.objects.create(case=case, document=first, code="old", result="fail", detail="d", is_current=False)
+    read = _documents(case, full=False)
+    orm = list(case.documents.order_by("created_at", "id"))
+    assert [d.pk for d in read] == [d.pk for d in orm]
+    assert {first.pk, second.pk, third.pk} <= {d.pk for d in read}
+    for document, loaded in zip(read, orm, strict=True):
+        assert (document.case_id, document.document_type, document.side, document.status, document.ocr_run) == (
+            loaded.case_id, loaded.document_type, loaded.side, loaded.status, loaded.ocr_run,
+        )  # fmt: skip
+        assert isinstance(document.pk, uuid.UUID)
+        assert not document._state.adding
+    assert _failing_checks(case) == ["expiry (warn)", "hkid_check_digit (fail)"]
