@@ -270,17 +270,22 @@ def finished_tasks(directory: Path) -> list[dict]:
 
 def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> dict[str, dict[str, float]]:
     """Per action, from the workers' send log (bench/qcluster_task_log.py) and the emulator's arrivals:
-    how late calls left after their slot starts, how long from leaving to the emulator's stamp, and the
-    windows over quota counted on the send times (0 there but not on arrival: the lag came after the
-    send). Sends and arrivals are paired in time order (a run without kills sends what arrives)."""
+    how late calls left after their slot starts, how many slots were let go (too late to leave), how long
+    from leaving to the emulator's stamp, and the windows over quota counted on the send times (0 there
+    but not on arrival: the lag came after the send). Sends and arrivals are paired in time order (a run
+    without kills sends what arrives)."""
     import json
 
     sends: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    missed: dict[str, int] = defaultdict(int)
     for path in directory.glob("sends-*.jsonl"):
         for line in path.read_text().splitlines():
             with contextlib.suppress(ValueError):
                 call = json.loads(line)
-                sends[call["action"]].append((call["sent"], call["slot"]))
+                if call.get("missed"):
+                    missed[call["action"]] += 1
+                else:
+                    sends[call["action"]].append((call["sent"], call["slot"]))
     figures = {}
     for action, quota in quotas.items():
         sent = sorted(sends.get(action, []))
@@ -297,6 +302,7 @@ def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> d
 
         figures[action] = {
             "sends": len(sent),
+            "missed": missed.get(action, 0),
             "late_p50_ms": pct(late, 0.5),
             "late_p99_ms": pct(late, 0.99),
             "late_max_ms": pct(late, 1.0),

@@ -96,17 +96,20 @@ def report(log, emulator, final, elapsed, args, task_log) -> None:
     timing = h.send_timing(task_log, log, args.quotas)
     if timing:
         print(
-            f"{'send timing':<20}{'sends':>7}{'late p50/p99/max ms':>24}{'to stamp p50/p99/max ms':>28}"
+            f"{'send timing':<20}{'sends':>7}{'missed':>8}{'late p50/p99/max ms':>24}{'to stamp p50/p99/max ms':>28}"
             f"{'windows over by send':>22}"
         )
         for action, t in timing.items():
             print(
-                f"{action:<20}{t['sends']:>7.0f}"
+                f"{action:<20}{t['sends']:>7.0f}{t['missed']:>8.0f}"
                 f"{t['late_p50_ms']:>10.1f}{t['late_p99_ms']:>7.1f}{t['late_max_ms']:>7.1f}"
                 f"{t['lag_p50_ms']:>14.1f}{t['lag_p99_ms']:>7.1f}{t['lag_max_ms']:>7.1f}"
                 f"{t['windows_over_by_send']:>22.0f}"
             )
-        print("late: request headers leaving after the slot's start; to stamp: from leaving to the emulator's stamp")
+        print(
+            "missed: slots let go, the worker too late to leave in them; late: request headers leaving after "
+            "the slot's start; to stamp: from leaving to the emulator's stamp"
+        )
     overhead = h.overhead_per_job(LATENCY_MS, task_log)
     if overhead:
         print(

@@ -71,17 +71,23 @@ def _log_sends(directory: Path) -> None:
         current["action"] = kwargs.get("action", "")
         return post(self, url, **kwargs)
 
-    def open_logged(gate: Any) -> None:
-        done = gate.sent_at is not None
-        gate_open(gate)  # raises when the slot was missed: nothing was sent, nothing to record
-        if done or not gate.not_before:
-            return
-        to_wall = time.time() - time.monotonic()
+    def write(line: dict[str, Any]) -> None:
         handle = files.get(os.getpid())
         if handle is None:  # one file per worker process (forked after this ran)
             handle = files[os.getpid()] = open(directory / f"sends-{os.getpid()}.jsonl", "a", buffering=1)  # noqa: SIM115
-        line = {"action": current["action"], "slot": gate.not_before + to_wall, "sent": gate.sent_at + to_wall}
         handle.write(json.dumps(line) + "\n")
+
+    def open_logged(gate: Any) -> None:
+        if gate.sent_at is not None or not gate.not_before:
+            gate_open(gate)
+            return
+        to_wall = time.time() - time.monotonic()
+        try:
+            gate_open(gate)
+        except http.OcrUnavailable:  # the slot was missed: nothing was sent, the job takes a fresh slot
+            write({"action": current["action"], "slot": gate.not_before + to_wall, "missed": True})
+            raise
+        write({"action": current["action"], "slot": gate.not_before + to_wall, "sent": gate.sent_at + to_wall})
 
     http.VendorHttpClient.post = post_logged  # type: ignore[method-assign]
     http._SlotGate.open = open_logged  # type: ignore[method-assign]

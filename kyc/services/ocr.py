@@ -48,6 +48,7 @@ from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
     conf,
     forget_suspended,
+    late_tolerance,
     provider_for,
     provider_suspend,
     quota_horizon,
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 TASK = "kyc.tasks.document_ocr_task"
 SHORT_WAIT = 15.0  # a document due later than this gets no task now: the sweeper dispatches it when due
 LOCAL_QUOTA_CODE = "local_quota_wait"  # our own limiter said "not now": no vendor call was made
-LATE_TOLERANCE = 0.02  # seconds a call may leave after its slot; later, it takes a fresh slot
 SLOT_MISSED = "slot_missed"  # the provider's HTTP layer refused to send past the slot (nothing was sent)
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
 _UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
@@ -339,7 +339,7 @@ def _request(claim: Claim, send_at: float) -> OcrRequest:
         side=Side(claim.side),
         action=action,
         not_before=send_at,
-        send_by=send_at + LATE_TOLERANCE if send_at else 0.0,
+        send_by=send_at + late_tolerance() if send_at else 0.0,
     )
 
 
@@ -434,7 +434,7 @@ def _slot_for(claim: Claim, reserved: Slot | None) -> float | None:
     if not rate:
         return 0.0
     now = time.monotonic()
-    if reserved is not None and reserved.step == claim.step and now <= reserved.send_at + LATE_TOLERANCE:
+    if reserved is not None and reserved.step == claim.step and now <= reserved.send_at + late_tolerance():
         return reserved.send_at
     # A late call would crowd the next slot's call inside one vendor window: the old slot is let go.
     reservation = _reserve_slot(claim.step, rate, max_wait=conf()["max_quota_wait"])
@@ -510,7 +510,7 @@ def ocr_document_run(*, document_id: Any) -> str:
         if fresh is None:
             break
         send_at, ready = fresh, time.monotonic()
-        outcome = _call(claim, replace(request, not_before=send_at, send_by=send_at + LATE_TOLERANCE))
+        outcome = _call(claim, replace(request, not_before=send_at, send_by=send_at + late_tolerance()))
     if isinstance(outcome, OcrUnavailable) and outcome.code == SLOT_MISSED:
         outcome = _quota_deferred()
     ended = time.monotonic()

@@ -20,7 +20,7 @@ from kyc.models import AuditEvent, Document, OcrAttempt
 from kyc.routing import RouteStep
 from kyc.services import ocr
 from kyc.services.documents import document_add
-from kyc.services.providers import quota_horizon, quota_key
+from kyc.services.providers import late_tolerance, quota_horizon, quota_key
 from tests.support import ScriptedProvider, specimen_image, truth_result
 
 pytestmark = pytest.mark.django_db
@@ -264,6 +264,17 @@ def test_a_document_not_due_for_long_keeps_no_task(case, reviewer, django_captur
     assert not document.ocr_task_queued  # the sweeper dispatches it when due
 
 
+@pytest.mark.parametrize(
+    ("share", "tolerance_ms"),
+    [(0.5, 20.0), (0.9, 20.0), (0.96, 10.4), (0.99, 2.5), (1.0, 0.0)],
+)
+def test_a_call_may_leave_late_by_at_most_a_quarter_of_the_shares_slack(settings, share, tolerance_ms):
+    """quota + 1 calls on slots 1 / (share x quota) apart span 1 / share seconds: their vendor window holds
+    them all only if the first arrives 1 / share - 1 seconds late, and the sender takes a quarter of that."""
+    settings.KYC_OCR = {**settings.KYC_OCR, "quota_share": share}
+    assert late_tolerance() * 1000 == pytest.approx(tolerance_ms, abs=0.05)
+
+
 def test_a_call_that_missed_its_slot_before_leaving_takes_a_new_one_in_the_same_attempt(
     case, reviewer, django_capture_on_commit_callbacks
 ):
@@ -274,6 +285,6 @@ def test_a_call_that_missed_its_slot_before_leaving_takes_a_new_one_in_the_same_
     ScriptedProvider.script.extend([missed, truth_result("hk_id_card")])
     assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
     first, second = ScriptedProvider.calls
-    assert first.send_by == pytest.approx(first.not_before + ocr.LATE_TOLERANCE)
+    assert first.send_by == pytest.approx(first.not_before + late_tolerance())
     assert second.not_before > first.not_before  # a fresh slot, one interval (0.5 s) later
     assert OcrAttempt.objects.filter(document=document).count() == 1  # nothing was sent the first time
