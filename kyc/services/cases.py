@@ -108,6 +108,21 @@ def _locked_with_documents(case: Case) -> Case:
     return _locked(case)
 
 
+def _refuse_while_being_read(case: Case) -> None:
+    """An approval must see every document's final reading: a document queued or being read (a re-run,
+    say) would change fields and checks after the decision. Rejecting or asking for resubmission needs
+    no reading and stays possible, so a vendor outage never holds a rejection up."""
+    pending = list(
+        case.documents.filter(status__in=[DocumentStatus.QUEUED, DocumentStatus.PROCESSING]).order_by("created_at")
+    )
+    if pending:
+        which = ", ".join(f"{d.get_document_type_display()} ({d.side}): {d.get_status_display()}" for d in pending)
+        raise CaseConflict(
+            f"approve once OCR has finished reading the case's documents; still being read: {which}",
+            code="documents_being_read",
+        )
+
+
 @transaction.atomic
 def case_start_review(*, case: Case, actor: User | None, reason: str = "") -> Case:
     """Send an open case to review (the routing policy or a reviewer does this)."""
@@ -171,6 +186,7 @@ def case_approve(
 ) -> Case:
     """Approve. With four-eyes on, the first approval waits for a second, different reviewer."""
     case = _locked_with_documents(case)
+    _refuse_while_being_read(case)
     needs_second = case.applicant.partner.four_eyes and actor is not None
     if case.status == CaseStatus.AWAITING_SECOND_APPROVAL:
         first = case.decisions.filter(kind=DecisionKind.APPROVE).order_by("-created_at").first()

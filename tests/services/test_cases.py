@@ -120,3 +120,29 @@ def test_assignment_and_notes_are_audited(case, reviewer):
     event = _last("case.note_added")
     assert event.object_id == str(note.pk)
     assert "passport" not in str(event.data)
+
+
+def test_no_approval_while_a_document_is_being_read(case, reviewer):
+    """A re-run (or any queued read) would change fields and checks after the decision."""
+    case.applicant.partner.four_eyes = False
+    case.applicant.partner.save()
+    document = document_add(case=case, document_type="hk_id_card", side="front", data=image_bytes(), actor=reviewer)
+    services.case_start_review(case=case, actor=None)
+    for status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING):
+        document_transition(document=document, to=status, actor=None)
+        with pytest.raises(CaseConflict, match=r"still being read: .+ \(front\): ") as caught:
+            services.case_approve(case=case, actor=reviewer)
+        assert caught.value.code == "documents_being_read"
+        case.refresh_from_db()
+        assert case.status == CaseStatus.IN_REVIEW
+        assert not Decision.objects.filter(case=case).exists()
+    document_transition(document=document, to=DocumentStatus.EXTRACTED, actor=None)
+    assert services.case_approve(case=case, actor=reviewer).status == CaseStatus.APPROVED
+
+
+def test_a_case_can_be_rejected_while_a_document_is_still_queued(case, reviewer):
+    document = document_add(case=case, document_type="hk_id_card", side="front", data=image_bytes(), actor=reviewer)
+    document_transition(document=document, to=DocumentStatus.QUEUED, actor=None)
+    services.case_start_review(case=case, actor=None)
+    case = services.case_reject(case=case, actor=reviewer, reason_codes=["document_expired"])
+    assert case.status == CaseStatus.REJECTED
