@@ -18,7 +18,10 @@ queryset builds them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -43,22 +46,30 @@ def _insert_sql(model: type[models.Model], rows: int, returning: bool) -> str:
     return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql  # type: ignore[arg-type]
 
 
-def insert_rows(objs: Sequence[models.Model]) -> None:
+def insert_rows(objs: Sequence[models.Model], *, keys: bool = True) -> None:
     """INSERT ``objs`` (all of one model) in one statement, like ``bulk_create``. An auto-incremented
-    primary key is read back into each object; every object is then marked as saved."""
+    primary key is read back into each object (``keys=False``: not read; the caller does not need it,
+    so inside ``deferred_writes`` the insert can wait to be sent with others); every object is then
+    marked as saved."""
     if not objs:
         return
     model = type(objs[0])
     columns = _insert_columns(model)
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in columns]
-    auto = model._meta.auto_field
+    auto = model._meta.auto_field if keys else None
+
+    def saved(rows: list[tuple[Any, ...]] | None) -> None:
+        for index, obj in enumerate(objs):
+            if auto is not None and rows is not None:
+                setattr(obj, auto.attname, rows[index][0])
+            obj._state.adding, obj._state.db = False, connection.alias
+
+    sql = _insert_sql(model, len(objs), auto is not None)
+    if auto is None and _defer(_Write(sql, params, lambda cursor: saved(None))):
+        return
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(objs), auto is not None), params)
-        keys = cursor.fetchall() if auto is not None else None
-    for index, obj in enumerate(objs):
-        if keys is not None:
-            setattr(obj, auto.attname, keys[index][0])  # type: ignore[union-attr]
-        obj._state.adding, obj._state.db = False, connection.alias
+        cursor.execute(sql, params)
+        saved(cursor.fetchall() if auto is not None else None)
 
 
 @cache
@@ -78,11 +89,99 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
     sql, targets = _update(model, tuple(dict.fromkeys(fields)))
     params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+
+    def changed(cursor: Any) -> None:
+        if cursor.rowcount < 1:
+            raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
+
+    if _defer(_Write(sql, params, changed)):
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        changed = cursor.rowcount
-    if changed < 1:
-        raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
+        changed(cursor)
+
+
+# --- deferred writes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Write:
+    sql: str
+    params: list[Any]
+    done: Callable[[Any], None]  # called with the statement's cursor once its answer is in
+
+
+_local = threading.local()  # the writes waiting to be sent, per thread (each has its own connection)
+
+
+def _defer(write: _Write) -> bool:
+    pending = getattr(_local, "pending", None)
+    if pending is None:
+        return False
+    pending.append(write)
+    return True
+
+
+@contextmanager
+def deferred_writes() -> Iterator[None]:
+    """Inside a transaction on PostgreSQL: ``update_row`` and ``insert_rows(keys=False)`` wait, and are
+    sent together through psycopg's pipeline mode, one round trip for them all, just before the next
+    other statement on the connection (an execute wrapper) or at the end of the block. They still run one
+    after another as separate statements, in program order, each seeing the ones before, exactly as
+    if sent one at a time; an error is raised (as Django's error) when they are sent, at the latest at the
+    end of the block, never lost. Elsewhere (SQLite, a libpq without pipeline mode), a block that does
+    nothing. Nested blocks join the outer one."""
+    if getattr(_local, "pending", None) is not None or not _pipelines():
+        yield
+        return
+    _local.pending = []
+    try:
+        with connection.execute_wrapper(_send_pending_first):
+            yield
+            send_pending()
+    finally:
+        _local.pending = None
+
+
+@cache
+def _pipeline_support() -> bool:
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def _pipelines() -> bool:
+    return connection.vendor == "postgresql" and not connection.get_autocommit() and _pipeline_support()
+
+
+def _send_pending_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    send_pending()
+    return execute(sql, params, many, context)
+
+
+def send_pending() -> None:
+    """Send the deferred writes now (in one round trip) and check each one's answer."""
+    pending = getattr(_local, "pending", None)
+    if not pending:
+        return
+    _local.pending = []  # the writes below pass through the execute wrapper too: nothing left to send
+    if len(pending) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute(pending[0].sql, pending[0].params)
+            pending[0].done(cursor)
+        return
+    cursors = []
+    try:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for write in pending:
+                cursor = connection.cursor()
+                cursors.append(cursor)
+                cursor.execute(write.sql, write.params)
+        for write, cursor in zip(pending, cursors, strict=True):
+            write.done(cursor)
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 # --- reads ------------------------------------------------------------------------------------------------

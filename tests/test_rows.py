@@ -163,3 +163,125 @@ def test_routing_reads_equal_the_orm_queries_they_replace(case):
         assert isinstance(document.pk, uuid.UUID)
         assert not document._state.adding
     assert _failing_checks(case) == ["expiry (warn)", "hkid_check_digit (fail)"]
+
+
+# --- deferred writes --------------------------------------------------------------------------------------
+
+
+class _PipelineSpy:
+    """Counts psycopg pipelines opened on the connection and the statements sent while one is open
+    (observes the real driver; changes nothing)."""
+
+    def __init__(self, monkeypatch):
+        self.opened, self.statements, self._open = 0, 0, False
+        raw = connection.connection
+        original = type(raw).pipeline
+
+        def pipeline(conn):
+            self.opened += 1
+            manager = original(conn)
+            spy = self
+
+            class Counting:
+                def __enter__(self):
+                    spy._open = True
+                    return manager.__enter__()
+
+                def __exit__(self, *exc):
+                    try:
+                        return manager.__exit__(*exc)
+                    finally:
+                        spy._open = False
+
+            return Counting()
+
+        monkeypatch.setattr(type(raw), "pipeline", pipeline)
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += self._open
+        return execute(sql, params, many, context)
+
+
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline mode is PostgreSQL's (elsewhere the block sends each write at once)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
+    from kyc.rows import deferred_writes, fetch
+
+    _postgres_only()
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    connection.ensure_connection()
+    spy = _PipelineSpy(monkeypatch)
+    with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
+        with CaptureQueriesContext(connection) as queries:
+            document.status = "queued"
+            update_row(document, ["status"])
+            document.status = "processing"
+            update_row(document, ["status"])  # the same row twice: the second wins, as sent one by one
+            attempt.latency_ms = 7
+            update_row(attempt, ["latency_ms"])
+            fields = [ExtractedField(document=document, attempt=attempt, name=n, value="v") for n in ("a", "b")]
+            insert_rows(fields, keys=False)
+        assert len(queries) == 0  # nothing sent yet
+        # a read sends what waits first, and sees it
+        sql = f"SELECT status FROM {connection.ops.quote_name(Document._meta.db_table)} WHERE id = %s"  # noqa: S608
+        assert fetch(sql, [Document._meta.pk.get_db_prep_value(document.pk, connection)]) == [("processing",)]
+        assert (spy.opened, spy.statements) == (1, 4)
+        check = Check(case=case, document=document, attempt=attempt, code="c", result="pass", detail="d")
+        insert_rows([check], keys=False)
+        document.status = "extracted"
+        update_row(document, ["status"])
+    assert (spy.opened, spy.statements) == (2, 6)  # the rest at the end of the block, in one more pipeline
+    assert Document.objects.get(pk=document.pk).status == "extracted"
+    assert OcrAttempt.objects.get(pk=attempt.pk).latency_ms == 7
+    assert sorted(ExtractedField.objects.filter(document=document).values_list("name", flat=True)) == ["a", "b"]
+    assert Check.objects.filter(document=document, code="c").count() == 1
+    assert all(not f._state.adding for f in [*fields, check])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_write_that_fails_raises_at_the_latest_when_the_block_ends(case):
+    from django.db import IntegrityError
+
+    from kyc.rows import deferred_writes
+
+    _postgres_only()
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    ghost = Document(pk=uuid.uuid4(), case=case, status="queued")
+
+    def update_then_update_a_missing_row():
+        with transaction.atomic(), deferred_writes():
+            document.status = "queued"
+            update_row(document, ["status"])
+            update_row(ghost, ["status"])
+
+    with pytest.raises(DatabaseError, match="affected no row"):
+        update_then_update_a_missing_row()
+    assert Document.objects.get(pk=document.pk).status == "received"  # the transaction rolled back whole
+
+    def update_then_insert_two_current_values():  # one_current_value_per_field refuses the second
+        with transaction.atomic(), deferred_writes():
+            update_row(document, ["status"])
+            twice = [ExtractedField(document=document, attempt=attempt, name="a", value=v) for v in "12"]
+            insert_rows(twice, keys=False)
+
+    with pytest.raises(IntegrityError):  # Django's error class, as when sent one at a time
+        update_then_insert_two_current_values()
+    assert not ExtractedField.objects.filter(document=document).exists()
+
+
+def test_outside_postgresql_deferred_writes_send_each_write_at_once(case):
+    from kyc.rows import deferred_writes
+
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite behaviour")
+    document = bare_document(case)
+    with transaction.atomic(), deferred_writes(), CaptureQueriesContext(connection) as queries:
+        document.status = "queued"
+        update_row(document, ["status"])
+        assert len(queries) == 1

@@ -36,6 +36,7 @@ from kyc.rows import (
     column,
     converted,
     converters_for,
+    deferred_writes,
     fetch,
     from_row,
     insert_rows,
@@ -57,7 +58,7 @@ from kyc.services.providers import (
     routes,
     suspended_providers,
 )
-from kyc.services.results import result_apply
+from kyc.services.results import result_apply, result_checks
 from kyc.storage import private_storage
 from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
 from ocr_providers.documents import DocumentType, Side
@@ -545,9 +546,16 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 
 
 def _record_attempt(
-    attempt: OcrAttempt, outcome: OcrResult | OcrError, latency_ms: int, quota_wait_ms: int, *, applied: bool
+    attempt: OcrAttempt,
+    outcome: OcrResult | OcrError,
+    latency_ms: int,
+    quota_wait_ms: int,
+    *,
+    applied: bool,
+    finished_at: Any = None,
 ) -> None:
-    attempt.latency_ms, attempt.quota_wait_ms, attempt.finished_at = latency_ms, quota_wait_ms, timezone.now()
+    attempt.latency_ms, attempt.quota_wait_ms = latency_ms, quota_wait_ms
+    attempt.finished_at = finished_at or timezone.now()
     attempt.applied = applied  # the one_applied_per_run constraint refuses a second application here
     fields = [
         "latency_ms",
@@ -582,10 +590,12 @@ def _record_attempt(
 
 def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
     # The finish's audit events (status change, routing) are written together at its end: the audit
-    # chain's lock is held from there to the commit only.
-    with transaction.atomic(), audit_batch():
+    # chain's lock is held from there to the commit only. Its row writes (attempt, fields, portrait, checks,
+    # statuses) go out in one round trip before the next read (kyc.rows.deferred_writes).
+    with transaction.atomic(), audit_batch(), deferred_writes():
         # The case is locked in the same statement, after the document, for routing at the end.
         document = _lock_for_finish(claim.document_id)
+        finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).
         attempt = OcrAttempt(
@@ -603,8 +613,15 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
             or document.ocr_run != claim.run
             or document.ocr_lease_until != claim.lease
         )
+        # The checks' one read (the duplicate lookup) before any write, so the writes go out together.
+        checked = result_checks(document, outcome) if isinstance(outcome, OcrResult) and not stale else None
         _record_attempt(
-            attempt, outcome, latency_ms, quota_wait_ms, applied=not stale and isinstance(outcome, OcrResult)
+            attempt,
+            outcome,
+            latency_ms,
+            quota_wait_ms,
+            applied=not stale and isinstance(outcome, OcrResult),
+            finished_at=finished_at,
         )
         if stale:  # the lease expired and someone else took over: keep the record, change nothing else
             audit_record(
@@ -617,12 +634,12 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
             return "stale"
         document.ocr_lease_until = None  # saved with the status change that every path below makes
         if isinstance(outcome, OcrResult):
-            return _finish_success(document, attempt, outcome)
+            return _finish_success(document, attempt, outcome, checked or [])
         return _finish_error(document, attempt, outcome)
 
 
-def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult) -> str:
-    summary = result_apply(document=document, attempt=attempt, result=result)
+def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult, checked: list[Any]) -> str:
+    summary = result_apply(document=document, attempt=attempt, result=result, checked=checked)
     target = DocumentStatus.EXTRACTED if summary["fields"] else DocumentStatus.UNREADABLE
     reason = "" if summary["fields"] else "the provider found no document fields in the image"
     _document_set_status(

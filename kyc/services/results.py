@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 _SOURCES = {FieldSource.VENDOR.value, FieldSource.MACHINE_CODE.value}
 
 
+def _found(result: OcrResult) -> dict[str, Any]:
+    """The fields the result has a value for (a field not found is missing, never an empty value)."""
+    return {name: field for name, field in result.fields.items() if field.value not in (None, "", [])}
+
+
 def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
     rows = [
         ExtractedField(
@@ -42,12 +47,11 @@ def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) ->
             source=field.source if field.source in _SOURCES else FieldSource.VENDOR,
             blind_index=blind_index_for(document.document_type, name, field.value),
         )
-        for name, field in result.fields.items()
-        if field.value not in (None, "", [])  # a field not found is missing, never an empty value
+        for name, field in _found(result).items()
     ]
     if document.ocr_run > 1:  # a re-run: earlier values stay as history (a first run has none)
         ExtractedField.objects.filter(document=document, is_current=True).update(is_current=False)
-    insert_rows(rows)
+    insert_rows(rows, keys=False)
     return len(rows)
 
 
@@ -69,16 +73,22 @@ def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult)
                     content_type=image.content_type,
                     corners=[list(point) for point in portrait.corners],
                 )
-            ]
+            ],
+            keys=False,
         )
         stored += 1
     return stored
 
 
-def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) -> list[Check]:
+def result_checks(document: Document, result: OcrResult) -> list[Any]:
+    """Our own checks over ``result`` (none when it found no field): plain functions, but for the
+    duplicate-number lookup, a read of other applicants' fields. The pipeline runs them before it
+    writes anything of the result, so its writes can go out together (kyc.rows.deferred_writes)."""
     from kyc.checks import CheckInput, run_checks
     from kyc.services.duplicates import duplicate_lookup_for
 
+    if not _found(result):
+        return []
     applicant = document.case.applicant
     declared = {
         key: getattr(applicant, f"declared_{key}") for key in ("name_zh", "name_en", "birth_date", "nationality")
@@ -96,6 +106,10 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
     outcomes = list(run_checks(inp))
     if result.document_type and result.document_type.value != document.document_type:
         outcomes.append(_type_mismatch(document, result.document_type.value))
+    return outcomes
+
+
+def _store_checks(document: Document, attempt: OcrAttempt, outcomes: list[Any]) -> list[Check]:
     if document.ocr_run > 1:
         document.checks.filter(is_current=True).update(is_current=False)
     checks = [
@@ -110,7 +124,7 @@ def _store_checks(document: Document, attempt: OcrAttempt, result: OcrResult) ->
         )
         for o in outcomes
     ]
-    insert_rows(checks)
+    insert_rows(checks, keys=False)
     return checks
 
 
@@ -134,12 +148,17 @@ def _jsonable(data: Any) -> Any:
     return data.isoformat() if isinstance(data, date) else data
 
 
-def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult) -> dict[str, Any]:
-    """Store ``result`` as the document's current reading. Returns a summary (field names, counts, check
-    results; no values) that the caller records in the audit event of the status change."""
+def result_apply(
+    *, document: Document, attempt: OcrAttempt, result: OcrResult, checked: list[Any] | None = None
+) -> dict[str, Any]:
+    """Store ``result`` as the document's current reading, with our checks over it (``checked``: the
+    outcomes of ``result_checks``, when the caller ran them first). Returns a summary (field names,
+    counts, check results; no values) that the caller records in the audit event of the status change.
+    The rows' own keys are not read back: nothing after needs them."""
+    outcomes = result_checks(document, result) if checked is None else checked
     field_count = _store_fields(document, attempt, result)
     portrait_count = _store_portraits(document, attempt, result)
-    checks = _store_checks(document, attempt, result) if field_count else []
+    checks = _store_checks(document, attempt, outcomes) if field_count else []
     if result.detected_type and result.document_type:
         document.detected_type = result.document_type.value  # saved with the caller's status change
     return {

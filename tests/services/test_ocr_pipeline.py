@@ -419,11 +419,11 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
     inside, release, errors = threading.Event(), threading.Event(), []
     apply = results.result_apply
 
-    def paused_apply(*, document, attempt, result):
+    def paused_apply(*, document, attempt, result, checked=None):
         if document.pk == first.pk:  # the first finish holds its locks here until released
             inside.set()
             release.wait(10)
-        return apply(document=document, attempt=attempt, result=result)
+        return apply(document=document, attempt=attempt, result=result, checked=checked)
 
     monkeypatch.setattr(ocr, "result_apply", paused_apply)
 
@@ -476,16 +476,16 @@ def _someone_waits_for_a_row_lock() -> bool:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # two real transactions on two connections
-@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("decision", ["reject", "request_resubmission"])
 def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner, reviewer, monkeypatch, decision):
-    """A reviewer decides while one of the case's documents is being read again. The decision locks the
-    documents before the case, as a finish does (document, then case): taking the case first, the decision
-    would hold it while the finish held the document and waited for the case, and then wait for the
-    document itself (PostgreSQL would abort one of the two)."""
+    """A reviewer rejects while one of the case's documents is being read again (an approval is refused
+    then: the next test). The decision locks the documents before the case, as a finish does (document,
+    then case): taking the case first, the decision would hold it while the finish held the document and
+    waited for the case, and then wait for the document itself (PostgreSQL would abort one of the two)."""
     from django.db import connection
 
     from kyc.services import cases
-    from kyc.services.cases import applicant_create, case_approve, case_open, case_reject
+    from kyc.services.cases import applicant_create, case_open, case_reject, case_request_resubmission
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises the two transactions whole")
@@ -512,8 +512,10 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     monkeypatch.setattr(cases, "_decide", paused_decide)
 
     decide_now = {
-        "approve": lambda: case_approve(case=case, actor=reviewer),
         "reject": lambda: case_reject(case=case, actor=reviewer, reason_codes=["suspected_tampering"]),
+        "request_resubmission": lambda: case_request_resubmission(
+            case=case, actor=reviewer, reason_codes=["poor_image_quality"]
+        ),
     }[decision]
     deciding_thread = _in_thread(decide_now, errors)
     deciding_thread.start()
@@ -526,5 +528,35 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     assert not errors, errors
     case.refresh_from_db()
     document.refresh_from_db()
-    assert case.status == {"approve": CaseStatus.APPROVED, "reject": CaseStatus.REJECTED}[decision]
+    decided = {"reject": CaseStatus.REJECTED, "request_resubmission": CaseStatus.RESUBMISSION_REQUESTED}
+    assert case.status == decided[decision]
     assert document.status == DocumentStatus.EXTRACTED  # read after the decision, which left it processing
+
+
+def test_an_approval_waits_for_a_document_being_read_again(partner, reviewer, monkeypatch):
+    """Staff re-run OCR on a document of a case in review: while it is read, the case cannot be approved
+    (the approval would not see the new fields and checks); once it is read, it can."""
+    from kyc.exceptions import CaseConflict
+    from kyc.services.cases import applicant_create, case_approve, case_open
+
+    partner.four_eyes = False
+    partner.save()
+    case = case_open(applicant=applicant_create(partner=partner, external_ref="REREAD", actor=None), actor=None)
+    document = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
+    )
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
+    ocr.document_queue(document=document, actor=None)
+    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_REVIEW
+    document.refresh_from_db()
+    ocr.document_rerun(document=document, actor=reviewer)
+    with pytest.raises(CaseConflict) as queued:
+        case_approve(case=case, actor=reviewer)
+    claim = ocr._claim(document.pk)
+    with pytest.raises(CaseConflict) as processing:
+        case_approve(case=case, actor=reviewer)
+    assert (queued.value.code, processing.value.code) == ("documents_being_read", "documents_being_read")
+    ocr._finish(claim, truth_result("hk_id_card"), 5)
+    assert case_approve(case=case, actor=reviewer).status == CaseStatus.APPROVED
