@@ -27,7 +27,7 @@ from django_q.tasks import async_task
 
 from kyc import ratelimit
 from kyc.broker import LaneBroker, book_line, cluster_tasks
-from kyc.choices import DocumentStatus, OcrOutcome
+from kyc.choices import CaseStatus, DocumentStatus, OcrOutcome
 from kyc.exceptions import KycError
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner, ProviderState
 from kyc.routing import RouteStep
@@ -111,6 +111,15 @@ def document_queue(*, document: Document, actor: User | None, reason: str = "") 
     attempts; earlier attempts and their fields stay as history."""
     document = Document.objects.select_for_update().get(pk=document.pk)
     rerun = document.status != DocumentStatus.RECEIVED
+    # Under the document's lock: an approval locks its case's documents before it changes the case.
+    if rerun and Case.objects.filter(pk=document.case_id, status=CaseStatus.AWAITING_SECOND_APPROVAL).exists():
+        # The first approval was given on the current reading: a new one would reach the second approver
+        # unseen by the first.
+        raise KycError(
+            "the case awaits its second approval, given on the current reading; send it back to review "
+            "before re-running OCR",
+            code="rerun_not_allowed",
+        )
     _document_set_status(
         document,
         to=DocumentStatus.QUEUED,

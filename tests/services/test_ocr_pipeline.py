@@ -265,6 +265,30 @@ def test_rerun_keeps_earlier_attempts_and_fields_as_history(document, reviewer, 
     assert sorted(numbers.values_list("is_current", "confidence")) == [(False, 0.7), (True, 0.99)]
 
 
+def test_no_rerun_while_the_case_awaits_its_second_approval(
+    document, reviewer, second_reviewer, django_capture_on_commit_callbacks
+):
+    """The first approval was given on the current reading; a new reading would reach the second approver
+    unseen by the first. Sent back to review, the document can be read again."""
+    from kyc.exceptions import KycError
+    from kyc.services.cases import case_approve, case_return_to_review
+
+    ScriptedProvider.script.extend([truth_result("hk_id_card"), truth_result("hk_id_card")])
+    document = queue(document, django_capture_on_commit_callbacks)
+    case = case_approve(case=document.case, actor=reviewer)
+    assert case.status == CaseStatus.AWAITING_SECOND_APPROVAL
+    with pytest.raises(KycError, match="awaits its second approval") as caught:
+        ocr.document_rerun(document=document, actor=reviewer)
+    assert caught.value.code == "rerun_not_allowed"
+    document.refresh_from_db()
+    assert (document.status, document.ocr_run) == (DocumentStatus.EXTRACTED, 1)
+    case_return_to_review(case=case, actor=second_reviewer, reason="portrait unclear")
+    with django_capture_on_commit_callbacks(execute=True):
+        ocr.document_rerun(document=document, actor=reviewer)
+    document.refresh_from_db()
+    assert (document.status, document.ocr_run) == (DocumentStatus.EXTRACTED, 2)
+
+
 def _second_applicant_case(partner, ref):
     from kyc.services.cases import applicant_create, case_open
 
