@@ -9,11 +9,11 @@ them, on PostgreSQL and SQLite alike), and reuse the statement text per model an
 also lets psycopg keep it prepared. They send no ``pre_save``/``post_save`` signals (the project
 connects none) and run no validation, like ``bulk_create`` and ``update()``.
 
-The reads (``table``, ``column``, ``fetch``, ``select_list``, ``from_row``, ``split_row``, ``instances``,
-``converters_for``, ``converted``) serve the few statements the pipeline writes itself, built once per
-process: each value goes through the converters the ORM applies (the backend's, then the field's: aware
-datetimes on SQLite, UUIDs, JSON, decryption), and instances are built with ``Model.from_db``, as a
-queryset builds them.
+The reads (``table``, ``column``, ``fetch``, ``fetch_together``, ``select_list``, ``from_row``,
+``split_row``, ``instances``, ``converters_for``, ``converted``) serve the few statements the pipeline
+writes itself, built once per process: each value goes through the converters the ORM applies (the
+backend's, then the field's: aware datetimes on SQLite, UUIDs, JSON, decryption), and instances are built
+with ``Model.from_db``, as a queryset builds them.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def deferred_writes() -> Iterator[None]:
     if sent one at a time; an error is raised (as Django's error) when they are sent, at the latest at the
     end of the block, never lost. Elsewhere (SQLite, a libpq without pipeline mode), a block that does
     nothing. Nested blocks join the outer one."""
-    if getattr(_local, "pending", None) is not None or not _pipelines():
+    if getattr(_local, "pending", None) is not None or not pipelines():
         yield
         return
     _local.pending = []
@@ -150,7 +150,9 @@ def _pipeline_support() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
-def _pipelines() -> bool:
+def pipelines() -> bool:
+    """Whether statements can go out together here: PostgreSQL, inside a transaction, a libpq with
+    pipeline mode."""
     return connection.vendor == "postgresql" and not connection.get_autocommit() and _pipeline_support()
 
 
@@ -161,24 +163,37 @@ def _send_pending_first(execute: Any, sql: str, params: Any, many: bool, context
 
 def send_pending() -> None:
     """Send the deferred writes now (in one round trip) and check each one's answer."""
-    pending = getattr(_local, "pending", None)
-    if not pending:
-        return
-    _local.pending = []  # the writes below pass through the execute wrapper too: nothing left to send
-    if len(pending) == 1:
+    fetch_together([])
+
+
+def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """Each read's rows. The reads run one after another as separate statements (under READ COMMITTED
+    each takes its snapshot when it starts, after the one before has finished), after any deferred
+    writes; where ``pipelines()``, all of them in one round trip."""
+    pending = getattr(_local, "pending", None) or []
+    if pending:
+        _local.pending = []  # these pass through the execute wrapper too: nothing left to send there
+    statements = [(write.sql, write.params) for write in pending] + [(sql, list(params)) for sql, params in reads]
+    if len(statements) > 1 and pipelines():
+        return _pipelined(pending, statements)
+    for write in pending:
         with connection.cursor() as cursor:
-            cursor.execute(pending[0].sql, pending[0].params)
-            pending[0].done(cursor)
-        return
+            cursor.execute(write.sql, write.params)
+            write.done(cursor)
+    return [fetch(sql, params) for sql, params in reads]
+
+
+def _pipelined(pending: list[_Write], statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
     cursors = []
     try:
         with connection.wrap_database_errors, connection.connection.pipeline():
-            for write in pending:
+            for sql, params in statements:
                 cursor = connection.cursor()
                 cursors.append(cursor)
-                cursor.execute(write.sql, write.params)
-        for write, cursor in zip(pending, cursors, strict=True):
+                cursor.execute(sql, params)
+        for write, cursor in zip(pending, cursors, strict=False):
             write.done(cursor)
+        return [list(cursor.fetchall()) for cursor in cursors[len(pending) :]]
     finally:
         for cursor in cursors:
             cursor.close()

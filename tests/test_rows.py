@@ -142,7 +142,7 @@ def test_rows_read_back_equal_what_the_orm_loads(case):
 
 def test_routing_reads_equal_the_orm_queries_they_replace(case):
     """The case's documents (partial instances, oldest first) and its failing checks, as the ORM reads them."""
-    from kyc.services.routing import _documents, _failing_checks
+    from kyc.services.routing import _read
 
     first = bare_document(case, status="extracted")
     second = bare_document(case, status="queued", document_type="exit_entry_permit")
@@ -152,7 +152,7 @@ def test_routing_reads_equal_the_orm_queries_they_replace(case):
     for code, result in checks:
         Check.objects.create(case=case, document=first, code=code, result=result, detail="d")
     Check.objects.create(case=case, document=first, code="old", result="fail", detail="d", is_current=False)
-    read = _documents(case, full=False)
+    read, failing = _read(case, full=False)
     orm = list(case.documents.order_by("created_at", "id"))
     assert [d.pk for d in read] == [d.pk for d in orm]
     assert {first.pk, second.pk, third.pk} <= {d.pk for d in read}
@@ -162,7 +162,7 @@ def test_routing_reads_equal_the_orm_queries_they_replace(case):
         )  # fmt: skip
         assert isinstance(document.pk, uuid.UUID)
         assert not document._state.adding
-    assert _failing_checks(case) == ["expiry (warn)", "hkid_check_digit (fail)"]
+    assert failing == ["expiry (warn)", "hkid_check_digit (fail)"]
 
 
 # --- deferred writes --------------------------------------------------------------------------------------
@@ -285,3 +285,48 @@ def test_outside_postgresql_deferred_writes_send_each_write_at_once(case):
         document.status = "queued"
         update_row(document, ["status"])
         assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_go_out_with_the_writes_waiting_before_them_and_see_them(case, monkeypatch):
+    from kyc.rows import deferred_writes, fetch_together
+
+    _postgres_only()
+    document = bare_document(case)
+    connection.ensure_connection()
+    spy = _PipelineSpy(monkeypatch)
+    table = connection.ops.quote_name(Document._meta.db_table)
+    key = Document._meta.pk.get_db_prep_value(document.pk, connection)
+    with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
+        document.status = "queued"
+        update_row(document, ["status"])
+        status, queued = fetch_together(
+            [
+                (f"SELECT status FROM {table} WHERE id = %s", [key]),  # noqa: S608
+                (f"SELECT count(*) FROM {table} WHERE status = %s", ["queued"]),  # noqa: S608
+            ]
+        )
+    assert (status, queued) == ([("queued",)], [(1,)])
+    assert (spy.opened, spy.statements) == (1, 3)  # the update and both reads, one round trip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(case, monkeypatch):
+    """The chain's lock, its head read and the transaction's waiting writes in one round trip; the chain
+    stays whole."""
+    from kyc.rows import deferred_writes
+    from kyc.services.audit import audit_record, audit_verify
+
+    _postgres_only()
+    document = bare_document(case)
+    connection.ensure_connection()
+    spy = _PipelineSpy(monkeypatch)
+    with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
+        document.status = "queued"
+        update_row(document, ["status"])
+        audit_record(actor=None, action="document.test_changed", obj=document, case_id=case.pk, data={})
+        assert (spy.opened, spy.statements) == (1, 3)  # the update, the chain's lock, its head
+        audit_record(actor=None, action="document.test_changed_again", obj=document, case_id=case.pk, data={})
+    assert (spy.opened, spy.statements) == (1, 3)  # the second event needs no lock or read again
+    assert Document.objects.get(pk=document.pk).status == "queued"
+    assert audit_verify().ok

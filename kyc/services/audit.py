@@ -54,15 +54,20 @@ def event_hash(event: AuditEvent) -> str:
 
 
 _HEAD = "SELECT seq, hash FROM kyc_auditevent WHERE chain = %s ORDER BY seq DESC LIMIT 1"
+_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
 
 
 def _lock_chain_and_read_head(chain: int) -> tuple[int, str] | None:
     """Take the chain's lock (held to the end of the transaction) and read its head under it.
 
-    On PostgreSQL both go in one round trip: a query string of two statements, each with its own
-    snapshot under READ COMMITTED, so the head is read after the lock is granted and sees every event
-    committed by the chain's previous holder. (Two statements need the simple query protocol, which
-    psycopg uses for a query without parameters: the chain is an int, formatted in.)"""
+    On PostgreSQL both go in one round trip, each statement with its own snapshot under READ COMMITTED,
+    so the head is read after the lock is granted and sees every event committed by the chain's previous
+    holder: in pipeline mode (kyc.rows.fetch_together, with the transaction's deferred writes), or else as
+    a query string of two statements (the simple query protocol, which psycopg uses for a query without
+    parameters: the chain is an int, formatted in)."""
+    if rows.pipelines():  # two statements in one round trip, with any writes waiting before them
+        _, head = rows.fetch_together([(_LOCK, [_CHAIN_LOCK_SPACE, chain]), (_HEAD, [chain])])
+        return (int(head[0][0]), str(head[0][1])) if head else None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # integers only: no parameters, so the simple protocol
             both = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_SPACE:d}, {chain:d}); {_HEAD % f'{chain:d}'}"

@@ -271,8 +271,9 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
 def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
     """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
     The plan's attempt rows are reused when the document has not changed since it was read (attempts
-    are only ever added or changed together with a document save)."""
-    with transaction.atomic():
+    are only ever added or changed together with a document save). The status change goes out with the
+    audit chain's lock and head read, in one round trip (kyc.rows.deferred_writes)."""
+    with transaction.atomic(), deferred_writes():
         document = _lock(document_id)
         if document is None:
             return None

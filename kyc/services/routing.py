@@ -15,7 +15,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 
 from kyc.choices import CaseStatus, CheckResult, DocumentStatus
 from kyc.models import Case, Check, Document, ExtractedField, OcrAttempt
-from kyc.rows import column, fetch, instances, param, table
+from kyc.rows import column, fetch_together, instances, param, table
 from kyc.services.cases import _case_transition, case_approve
 
 CONFIDENT = 0.9
@@ -44,9 +44,17 @@ def _failing_sql() -> str:
     )
 
 
-def _documents(case: Case, *, full: bool) -> list[Document]:
-    """The case's documents, oldest first; with ``full``, their current fields and applied attempts too."""
-    rows = fetch(_documents_sql(), [param(Document, "case", case.pk)])
+def _read(case: Case, *, full: bool) -> tuple[list[Document], list[str]]:
+    """The case's documents, oldest first (with ``full``, their current fields and applied attempts too),
+    and its failing checks: the two reads in one round trip where the database allows it."""
+    documents_rows, failing_rows = fetch_together(
+        [(_documents_sql(), [param(Document, "case", case.pk)]), _failing(case)]
+    )
+    failing = sorted(f"{code} ({result})" for code, result in failing_rows)
+    return _documents(documents_rows, full=full), failing
+
+
+def _documents(rows: list[tuple[Any, ...]], *, full: bool) -> list[Document]:
     documents: list[Document] = instances(Document, _DOCUMENT_FIELDS, rows)
     if not full:
         return documents
@@ -64,13 +72,17 @@ def _documents(case: Case, *, full: bool) -> list[Document]:
     return documents
 
 
-def _failing_checks(case: Case) -> list[str]:
-    """``code (result)`` of the case's current checks that failed or warned."""
-    params = [param(Check, "case", case.pk), True, CheckResult.PASS.value, CheckResult.NOT_AVAILABLE.value]
-    return sorted(f"{code} ({result})" for code, result in fetch(_failing_sql(), params))
+def _failing(case: Case) -> tuple[str, list[Any]]:
+    """The read of the case's current checks that failed or warned (``code (result)`` once sorted)."""
+    return _failing_sql(), [
+        param(Check, "case", case.pk),
+        True,
+        CheckResult.PASS.value,
+        CheckResult.NOT_AVAILABLE.value,
+    ]
 
 
-def _blockers(case: Case, documents: list[Document]) -> list[str]:
+def _blockers(documents: list[Document], failing: list[str]) -> list[str]:
     """Reasons this case cannot be auto-approved (empty when it can)."""
     reasons: list[str] = []
     for document in documents:
@@ -80,7 +92,6 @@ def _blockers(case: Case, documents: list[Document]) -> list[str]:
     unsure = sorted({f.name for f in fields if f.confidence is None or f.confidence < CONFIDENT})
     if unsure:
         reasons.append(f"fields below {CONFIDENT} confidence: {', '.join(unsure)}")
-    failing = _failing_checks(case)
     if failing:
         reasons.append(f"checks: {', '.join(failing)}")
     applied = [(d, a) for d in documents for a in d.applied_attempts]  # type: ignore[attr-defined]
@@ -100,21 +111,20 @@ def case_route(*, case_id: Any = None, locked: Case | None = None) -> str:
         case = locked
         if case.status != CaseStatus.OPEN:
             return "not open"
-        documents = _documents(case, full=case.applicant.partner.auto_approve)
+        documents, failing = _read(case, full=case.applicant.partner.auto_approve)
         if not documents or any(d.status not in _FINAL_READ for d in documents):
             return "waiting for documents"
-        return _route(case, documents)
+        return _route(case, documents, failing)
 
 
-def _route(case: Case, documents: list[Document]) -> str:
+def _route(case: Case, documents: list[Document], failing: list[str]) -> str:
     if case.applicant.partner.auto_approve:
-        blockers = _blockers(case, documents)
+        blockers = _blockers(documents, failing)
         if not blockers:
             case_approve(case=case, actor=None, comment="auto-approved by policy")
             return "auto-approved"
         why = "; ".join(blockers)
     else:
-        failing = _failing_checks(case)
         why = "partner requires review" + (f"; checks: {', '.join(failing)}" if failing else "")
     case.routing_reason = why[:200]
     _case_transition(
