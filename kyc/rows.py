@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, connection, models, transaction
 
 
 @cache
@@ -129,8 +129,10 @@ def deferred_writes() -> Iterator[None]:
     other statement on the connection (an execute wrapper) or at the end of the block. They still run one
     after another as separate statements, in program order, each seeing the ones before, exactly as
     if sent one at a time; an error is raised (as Django's error) when they are sent, at the latest at the
-    end of the block, never lost. Elsewhere (SQLite, a libpq without pipeline mode), a block that does
-    nothing. Nested blocks join the outer one."""
+    end of the block. An exception that leaves the block while writes still wait marks the enclosing
+    atomic block for rollback, so a caller that catches it cannot commit the rest without them.
+    Elsewhere (SQLite, a libpq without pipeline mode), a block that does nothing. Nested blocks join
+    the outer one."""
     if getattr(_local, "pending", None) is not None or not pipelines():
         yield
         return
@@ -139,6 +141,10 @@ def deferred_writes() -> Iterator[None]:
         with connection.execute_wrapper(_send_pending_first):
             yield
             send_pending()
+    except BaseException:
+        if _local.pending:
+            transaction.set_rollback(True)
+        raise
     finally:
         _local.pending = None
 

@@ -330,3 +330,25 @@ def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(
     assert (spy.opened, spy.statements) == (1, 3)  # the second event needs no lock or read again
     assert Document.objects.get(pk=document.pk).status == "queued"
     assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_still_waiting_when_an_exception_leaves_the_block_roll_the_transaction_back(case):
+    """A caller that catches the exception inside its transaction cannot commit without the writes."""
+    from kyc.rows import deferred_writes
+
+    _postgres_only()
+    document = bare_document(case)
+
+    def fail_with_a_write_waiting():
+        with deferred_writes():
+            document.status = "queued"
+            update_row(document, ["status"])
+            raise ValueError("a bug after the write")
+
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(width=5)
+        with pytest.raises(ValueError, match="a bug"):
+            fail_with_a_write_waiting()
+    stored = Document.objects.get(pk=document.pk)
+    assert (stored.status, stored.width) == ("received", 1)  # neither the write nor the rest committed
