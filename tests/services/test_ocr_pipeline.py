@@ -498,6 +498,25 @@ def _someone_waits_for_a_row_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _read_case(partner, ref, monkeypatch):
+    """A case of one HKID (the partner without four-eyes: one approval settles it), read once: in review.
+    The test runs the pipeline's steps itself (no tasks)."""
+    from kyc.services.cases import applicant_create, case_open
+
+    partner.four_eyes = False
+    partner.save()
+    case = case_open(applicant=applicant_create(partner=partner, external_ref=ref, actor=None), actor=None)
+    document = document_add(
+        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
+    )
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)
+    ocr.document_queue(document=document, actor=None)
+    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
+    case.refresh_from_db()
+    document.refresh_from_db()
+    return case, document
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # two real transactions on two connections
 @pytest.mark.parametrize("decision", ["reject", "request_resubmission"])
@@ -509,20 +528,11 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     from django.db import connection
 
     from kyc.services import cases
-    from kyc.services.cases import applicant_create, case_open, case_reject, case_request_resubmission
+    from kyc.services.cases import case_reject, case_request_resubmission
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises the two transactions whole")
-    partner.four_eyes = False  # one approval settles the documents
-    partner.save()
-    case = case_open(applicant=applicant_create(partner=partner, external_ref="DEC", actor=None), actor=None)
-    document = document_add(
-        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
-    )
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
-    ocr.document_queue(document=document, actor=None)
-    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
-    document.refresh_from_db()
+    case, document = _read_case(partner, "DEC", monkeypatch)
     ocr.document_rerun(document=document, actor=reviewer)
     claim = ocr._claim(document.pk)  # read again: processing while the reviewer decides
     deciding, release, errors = threading.Event(), threading.Event(), []
@@ -561,20 +571,10 @@ def test_an_approval_waits_for_a_document_being_read_again(partner, reviewer, mo
     """Staff re-run OCR on a document of a case in review: while it is read, the case cannot be approved
     (the approval would not see the new fields and checks); once it is read, it can."""
     from kyc.exceptions import CaseConflict
-    from kyc.services.cases import applicant_create, case_approve, case_open
+    from kyc.services.cases import case_approve
 
-    partner.four_eyes = False
-    partner.save()
-    case = case_open(applicant=applicant_create(partner=partner, external_ref="REREAD", actor=None), actor=None)
-    document = document_add(
-        case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
-    )
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
-    ocr.document_queue(document=document, actor=None)
-    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
-    case.refresh_from_db()
+    case, document = _read_case(partner, "REREAD", monkeypatch)
     assert case.status == CaseStatus.IN_REVIEW
-    document.refresh_from_db()
     ocr.document_rerun(document=document, actor=reviewer)
     with pytest.raises(CaseConflict) as queued:
         case_approve(case=case, actor=reviewer)
