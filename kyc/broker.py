@@ -29,7 +29,11 @@ SKIP LOCKED) RETURNING id, payload``, so two clusters never take the same task a
 each other's row locks; SQLite runs it without the lock clause (it serialises writers). An index on
 ``(key, lock)`` (migration 0006) keeps it an index lookup however long the backlog. Delivery is as
 django-q2's: the taken row's lock moves ``retry`` seconds ahead, and the monitor deletes it once the
-task has run, so a task whose worker died is handed out again when that lock passes.
+task has run (one ``DELETE``), so a task whose worker died is handed out again when that lock passes.
+
+django-q2's ORM broker closes old connections before every operation, which with ``CONN_HEALTH_CHECKS``
+made each take and each acknowledgement start with a ``SELECT 1``; here the pusher and the monitor
+check their connection at most every ``CONNECTION_CHECK_EVERY`` seconds, and at once after an error.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ LINE_PACE = 1.1  # a quota's line lets tasks through 10% faster than its slots c
 EMPTY_PAUSE = 0.05  # seconds a lane with nothing due is passed over while other lanes have work
 MIN_SLEEP = 0.005  # seconds; the shortest nap of an idle pusher
 DISCOVER_EVERY = 5.0  # seconds between looks for lanes that configuration does not name
+CONNECTION_CHECK_EVERY = 5.0  # seconds between a pusher's or monitor's checks of its database connection
 
 
 def lane_key(cluster: str, lane: str) -> str:
@@ -109,6 +114,7 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
         self._virtual_time = 0.0
         self._passed_until: dict[str, float] = {}  # lanes passed over until then (nothing due, or paced)
         self._discovered_at = float("-inf")
+        self._connection_checked_at = float("-inf")
 
     # --- producing --------------------------------------------------------------------------------------
 
@@ -118,8 +124,26 @@ class LaneBroker(ORM):  # type: ignore[misc]  # django-q2 ships no type hints
 
     # --- consuming --------------------------------------------------------------------------------------
 
+    def _check_connection(self) -> None:
+        """django-q2's ``get_connection`` (outside a transaction: close a connection past its age or broken,
+        and health-check it before its next use), but at most every ``CONNECTION_CHECK_EVERY`` seconds, and
+        at once after a database error (Django then closes it if it is unusable)."""
+        now = time.monotonic()
+        if now - self._connection_checked_at >= CONNECTION_CHECK_EVERY or connections[Conf.ORM].errors_occurred:
+            self.get_connection()
+            self._connection_checked_at = now
+
+    def delete(self, task_id: Any) -> None:
+        """One ``DELETE`` in autocommit: django-q2's ``QuerySet.delete`` goes through Django's collector,
+        which wraps it in a transaction (three round trips for one row, on every task's acknowledgement)."""
+        self._check_connection()
+        connection = connections[Conf.ORM]
+        table, key = connection.ops.quote_name(OrmQ._meta.db_table), connection.ops.quote_name("id")
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE {key} = %s", [task_id])  # noqa: S608 - quoted names
+
     def dequeue(self) -> list[tuple[Any, str]] | None:
-        self.get_connection()  # outside a transaction this closes stale connections, as the ORM broker does
+        self._check_connection()
         now = time.monotonic()
         if now - self._discovered_at > DISCOVER_EVERY:
             self._discover()

@@ -149,6 +149,43 @@ def test_a_taken_task_is_locked_for_the_retry_interval_not_deleted():
     assert LaneBroker().dequeue() is None
 
 
+@pytest.mark.django_db(transaction=True)  # the acknowledgement's own transaction (or none) shows
+def test_an_acknowledgement_is_one_delete_outside_any_transaction():
+    """django-q2's QuerySet.delete went through Django's collector: BEGIN, DELETE, COMMIT."""
+    from django.test.utils import CaptureQueriesContext
+
+    kept, done = _fill(PERMIT, 2)
+    cluster = LaneBroker()
+    cluster.dequeue()
+    with CaptureQueriesContext(connection) as queries:
+        cluster.acknowledge(done)
+    assert [q["sql"].split()[0] for q in queries] == ["DELETE"]
+    assert list(OrmQ.objects.values_list("pk", flat=True)) == [kept]
+
+
+def test_the_pusher_and_monitor_check_their_connection_every_few_seconds_and_after_an_error(monkeypatch):
+    """django-q2's get_connection (close old connections; with CONN_HEALTH_CHECKS, a SELECT 1 before the
+    next statement) ran before every take and every acknowledgement."""
+    (first, second) = _fill(PERMIT, 2)
+    cluster = LaneBroker()
+    monkeypatch.setattr(connections["default"], "errors_occurred", False)  # whatever an earlier test left
+    checks = []
+    monkeypatch.setattr(LaneBroker, "get_connection", lambda self, *args: checks.append(time.monotonic()))
+    clock = [1000.0]
+    monkeypatch.setattr(lanes.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(lanes.time, "sleep", lambda seconds: None)
+    cluster.dequeue()
+    cluster.acknowledge(first)
+    assert len(checks) == 1  # the first operation checks; the next, a moment later, does not
+    clock[0] += lanes.CONNECTION_CHECK_EVERY
+    cluster.dequeue()
+    assert len(checks) == 2
+    connections["default"].errors_occurred = True  # Django sets it when a statement fails
+    cluster.acknowledge(second)
+    assert len(checks) == 3
+    assert not OrmQ.objects.exists()
+
+
 def test_a_delayed_task_is_taken_only_once_due_and_an_idle_pusher_sleeps_until_then(monkeypatch):
     naps: list[float] = []
     monkeypatch.setattr(lanes.time, "sleep", naps.append)
