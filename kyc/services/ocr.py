@@ -60,6 +60,7 @@ from kyc.services.providers import (
 )
 from kyc.services.results import result_apply, result_checks
 from kyc.storage import private_storage
+from kyc.workflow import document_can_transition
 from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
 from ocr_providers.documents import DocumentType, Side
 
@@ -265,6 +266,7 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
         reason="worker lost; queued again",
         data={"unknown_attempts": lost},
     )
+    _settle_if_decided(document, _case_status(document))  # no vendor call for a decided case
     return True
 
 
@@ -712,6 +714,8 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
         also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay), "ocr_task_queued": soon},
     )
+    if _settle_if_decided(document, document.case.status):  # no vendor call for a decided case
+        return document.status
     if soon:
         _enqueue_on_commit(document.pk, delay, step=choice[1] if isinstance(choice, tuple) else None)
     return "retry"
@@ -720,10 +724,36 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
 def _route_case(document: Document, *, case_locked: bool = False) -> None:
     """Route the case in the same transaction. Locks are taken document first, then case, everywhere, so
     two documents of one case finishing together serialise on the case row and the second sees the first.
-    ``case_locked``: ``document.case`` was locked with the document (``_finish``)."""
+    ``case_locked``: ``document.case`` was locked with the document (``_finish``). A case decided while the
+    document was being read is not routed: the document follows the decision."""
     from kyc.services.routing import case_route
 
+    if _settle_if_decided(document, document.case.status if case_locked else _case_status(document)):
+        return
     case_route(case_id=document.case_id, locked=document.case if case_locked else None)
+
+
+# A case rejected or sent back for resubmission settles its documents; one being read then (processing
+# cannot move to these) follows the decision once read, or instead of being read again.
+_DECIDED = {
+    CaseStatus.REJECTED: DocumentStatus.REJECTED,
+    CaseStatus.RESUBMISSION_REQUESTED: DocumentStatus.RESUBMISSION_REQUESTED,
+}
+
+
+def _case_status(document: Document) -> str | None:
+    # Unlocked: a decision locks the case's documents (this one is ours) before it changes the case.
+    return Case.objects.filter(pk=document.case_id).values_list("status", flat=True).first()
+
+
+def _settle_if_decided(document: Document, case_status: str | None) -> bool:
+    """Settle ``document`` (locked, just read or about to be read again) as its case's decision settled
+    the others, when the case was rejected or sent back while it was being read."""
+    to = _DECIDED.get(case_status)  # type: ignore[call-overload]
+    if to is None or not document_can_transition(document.status, to):
+        return False
+    _document_set_status(document, to=to, actor=None, reason="case decision, made while the document was being read")
+    return True
 
 
 # --- operators ------------------------------------------------------------------------------------------

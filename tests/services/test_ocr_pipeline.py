@@ -564,7 +564,43 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     document.refresh_from_db()
     decided = {"reject": CaseStatus.REJECTED, "request_resubmission": CaseStatus.RESUBMISSION_REQUESTED}
     assert case.status == decided[decision]
-    assert document.status == DocumentStatus.EXTRACTED  # read after the decision, which left it processing
+    # read after the decision (which left it processing), then settled as the decision settles documents
+    assert (
+        document.status
+        == {"reject": DocumentStatus.REJECTED, "request_resubmission": "resubmission_requested"}[decision]
+    )
+    assert OcrAttempt.objects.filter(document=document, run=document.ocr_run, applied=True).count() == 1
+    statuses = AuditEvent.objects.filter(action="document.status_changed", object_id=str(document.pk))
+    assert [e.data["to"] for e in statuses.order_by("seq")][-2:] == ["extracted", document.status]
+
+
+def test_a_document_whose_case_was_rejected_while_it_was_read_is_not_read_again(
+    partner, reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A retryable error, or a worker lost, after the case was decided: no further vendor call for it."""
+    from kyc.services.cases import case_reject
+    from ocr_providers import OcrUnavailable
+
+    case, document = _read_case(partner, "GONE", monkeypatch)
+    ocr.document_rerun(document=document, actor=reviewer)
+    claim = ocr._claim(document.pk)
+    case_reject(case=case, actor=reviewer, reason_codes=["suspected_tampering"])
+    enqueued = []
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: enqueued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        status = ocr._finish(claim, OcrUnavailable("busy", code="vendor_busy"), 5)
+    document.refresh_from_db()
+    assert (status, document.status, enqueued) == (DocumentStatus.REJECTED, DocumentStatus.REJECTED, [])
+
+    case2, lost = _read_case(partner, "LOST", monkeypatch)
+    ocr.document_rerun(document=lost, actor=reviewer)
+    ocr._claim(lost.pk)  # its worker dies here
+    case_reject(case=case2, actor=reviewer, reason_codes=["suspected_tampering"])
+    Document.objects.filter(pk=lost.pk).update(ocr_lease_until=timezone.now() - timedelta(seconds=1))
+    assert ocr._claim(lost.pk) is None  # taken over, then settled: no new attempt
+    lost.refresh_from_db()
+    assert lost.status == DocumentStatus.REJECTED
+    assert list(OcrAttempt.objects.filter(document=lost, run=2).values_list("outcome", flat=True)) == ["unknown"]
 
 
 def test_an_approval_waits_for_a_document_being_read_again(partner, reviewer, monkeypatch):
