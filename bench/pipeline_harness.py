@@ -85,6 +85,16 @@ def setup_django(env: dict[str, str]) -> None:
     call_command("migrate", verbosity=0)
 
 
+def windows_over(times: list[float], limit: float) -> int:
+    """How many calls end a sliding one-second window holding more than ``limit`` calls."""
+    arrivals, start, over = sorted(times), 0, 0
+    for end, t in enumerate(arrivals):
+        while arrivals[start] <= t - 1.0:
+            start += 1
+        over += (end - start + 1) > limit
+    return over
+
+
 class ArrivalLog:
     """Wraps the emulator's quota gate to timestamp every arrival per action (admitted or refused)."""
 
@@ -113,13 +123,7 @@ class ArrivalLog:
         return best
 
     def windows_over(self, action: str, limit: float) -> int:
-        """How many arrivals end a sliding one-second window holding more than ``limit`` calls."""
-        arrivals, start, over = sorted(self.times[action]), 0, 0
-        for end, t in enumerate(arrivals):
-            while arrivals[start] <= t - 1.0:
-                start += 1
-            over += (end - start + 1) > limit
-        return over
+        return windows_over(self.times[action], limit)
 
     def sustained_rate(self, action: str) -> float:
         arrivals = sorted(self.times[action])
@@ -268,6 +272,11 @@ def finished_tasks(directory: Path) -> list[dict]:
     return tasks
 
 
+def _ms_at(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted seconds, in milliseconds (nan when there are none)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
 def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> dict[str, dict[str, float]]:
     """Per action, from the workers' send log (bench/qcluster_task_log.py) and the emulator's arrivals:
     how late calls left after their slot starts, how many slots were let go (too late to leave), how long
@@ -294,22 +303,17 @@ def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> d
             continue
         late = sorted(s - slot for s, slot in sent)
         lag = sorted(a - s for a, (s, _) in zip(arrived, sent, strict=False)) if len(arrived) == len(sent) else []
-        by_send = ArrivalLog.__new__(ArrivalLog)
-        by_send.times = {action: [s for s, _ in sent]}
-
-        def pct(values: list[float], q: float) -> float:
-            return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
 
         figures[action] = {
             "sends": len(sent),
             "missed": missed.get(action, 0),
-            "late_p50_ms": pct(late, 0.5),
-            "late_p99_ms": pct(late, 0.99),
-            "late_max_ms": pct(late, 1.0),
-            "lag_p50_ms": pct(lag, 0.5),
-            "lag_p99_ms": pct(lag, 0.99),
-            "lag_max_ms": pct(lag, 1.0),
-            "windows_over_by_send": by_send.windows_over(action, quota),
+            "late_p50_ms": _ms_at(late, 0.5),
+            "late_p99_ms": _ms_at(late, 0.99),
+            "late_max_ms": _ms_at(late, 1.0),
+            "lag_p50_ms": _ms_at(lag, 0.5),
+            "lag_p99_ms": _ms_at(lag, 0.99),
+            "lag_max_ms": _ms_at(lag, 1.0),
+            "windows_over_by_send": windows_over([s for s, _ in sent], quota),
         }
     return figures
 

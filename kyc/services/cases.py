@@ -100,21 +100,24 @@ def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
-def _locked_with_documents(case: Case) -> Case:
+def _locked_with_documents(case: Case) -> tuple[Case, list[Document]]:
     """For a decision that settles the case's documents: their rows first (in id order), then the case,
     the order the pipeline takes them in (a finishing document locks itself, then its case). Taking the
     case first would deadlock with a document whose finish holds its row and waits for the case."""
-    list(Document.objects.select_for_update().filter(case_id=case.pk).order_by("pk").values_list("pk", flat=True))
-    return _locked(case)
+    documents = list(
+        Document.objects.select_for_update()
+        .filter(case_id=case.pk)
+        .order_by("pk")
+        .only("pk", "case_id", "document_type", "side", "status")
+    )
+    return _locked(case), documents
 
 
-def _refuse_while_being_read(case: Case) -> None:
+def _refuse_while_being_read(documents: list[Document]) -> None:
     """An approval must see every document's final reading: a document queued or being read (a re-run,
     say) would change fields and checks after the decision. Rejecting or asking for resubmission needs
     no reading and stays possible, so a vendor outage never holds a rejection up."""
-    pending = list(
-        case.documents.filter(status__in=[DocumentStatus.QUEUED, DocumentStatus.PROCESSING]).order_by("created_at")
-    )
+    pending = [d for d in documents if d.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)]
     if pending:
         which = ", ".join(f"{d.get_document_type_display()} ({d.side}): {d.get_status_display()}" for d in pending)
         raise CaseConflict(
@@ -185,8 +188,8 @@ def case_approve(
     comment: str = "",
 ) -> Case:
     """Approve. With four-eyes on, the first approval waits for a second, different reviewer."""
-    case = _locked_with_documents(case)
-    _refuse_while_being_read(case)
+    case, documents = _locked_with_documents(case)
+    _refuse_while_being_read(documents)
     needs_second = case.applicant.partner.four_eyes and actor is not None
     if case.status == CaseStatus.AWAITING_SECOND_APPROVAL:
         first = case.decisions.filter(kind=DecisionKind.APPROVE).order_by("-created_at").first()
@@ -212,13 +215,31 @@ def case_approve(
     return case
 
 
+# What a closing decision that needs no reading does to the case's documents: to each one it can move,
+# then, and to one being read then once its answer is in (document_follow_decision).
+_DOCUMENTS_AFTER: dict[str, str] = {
+    CaseStatus.REJECTED: DocumentStatus.REJECTED,
+    CaseStatus.RESUBMISSION_REQUESTED: DocumentStatus.RESUBMISSION_REQUESTED,
+}
+
+
+def document_follow_decision(document: Document, case_status: str | None) -> bool:
+    """Settle ``document`` (locked; just read, or about to be read again) as its case's rejection or request
+    for resubmission settled the others, when that decision was made while it was being read: a document
+    being processed cannot move then. True when it did (it is then not to be read again)."""
+    to = _DOCUMENTS_AFTER.get(case_status or "")
+    if to is None or not document_can_transition(document.status, to):
+        return False
+    _document_set_status(document, to=to, actor=None, reason="case decision, made while the document was being read")
+    return True
+
+
 def _decide_and_close(
     case: Case,
     *,
     kind: str,
     to: str,
     action: str,
-    documents_to: str,
     actor: User | None,
     reason_codes: Sequence[str],
     comment: str,
@@ -226,7 +247,7 @@ def _decide_and_close(
     """Record a decision that needs reasons, move the case, and settle its documents the same way."""
     if not reason_codes:
         raise KycError("this decision needs at least one reason code", code="reason_required")
-    case = _locked_with_documents(case)
+    case, _ = _locked_with_documents(case)
     if not case_can_transition(case.status, to):
         raise InvalidTransition("case", case.status, to)
     decision = _decide(case, kind=kind, actor=actor, reason_codes=reason_codes, comment=comment)
@@ -234,7 +255,7 @@ def _decide_and_close(
         case, to=to, actor=actor, action=action,
         data={"decision_id": decision.pk, "reason_codes": list(reason_codes)},
     )  # fmt: skip
-    _settle_documents(case, to=documents_to, actor=actor)
+    _settle_documents(case, to=_DOCUMENTS_AFTER[to], actor=actor)
     return case
 
 
@@ -243,7 +264,7 @@ def case_reject(*, case: Case, actor: User | None, reason_codes: Sequence[str], 
     """Reject with at least one reason code; final."""
     return _decide_and_close(
         case, kind=DecisionKind.REJECT, to=CaseStatus.REJECTED, action="case.rejected",
-        documents_to=DocumentStatus.REJECTED, actor=actor, reason_codes=reason_codes, comment=comment,
+        actor=actor, reason_codes=reason_codes, comment=comment,
     )  # fmt: skip
 
 
@@ -254,8 +275,7 @@ def case_request_resubmission(
     """Ask for new documents, with at least one reason code; the case reopens when they arrive."""
     return _decide_and_close(
         case, kind=DecisionKind.REQUEST_RESUBMISSION, to=CaseStatus.RESUBMISSION_REQUESTED,
-        action="case.resubmission_requested", documents_to=DocumentStatus.RESUBMISSION_REQUESTED,
-        actor=actor, reason_codes=reason_codes, comment=comment,
+        action="case.resubmission_requested", actor=actor, reason_codes=reason_codes, comment=comment,
     )  # fmt: skip
 
 

@@ -42,9 +42,11 @@ from kyc.rows import (
     insert_rows,
     select_list,
     split_row,
+    table,
     update_row,
 )
 from kyc.services.audit import audit_batch, audit_record
+from kyc.services.cases import document_follow_decision
 from kyc.services.documents import _document_set_status
 from kyc.services.providers import (
     conf,
@@ -60,7 +62,6 @@ from kyc.services.providers import (
 )
 from kyc.services.results import result_apply, result_checks
 from kyc.storage import private_storage
-from kyc.workflow import document_can_transition
 from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrRequest, OcrResult, OcrUnavailable
 from ocr_providers.documents import DocumentType, Side
 
@@ -199,8 +200,7 @@ def _document_rows(sql: str, document_id: Any) -> list[tuple[Any, ...]]:
 def _lock_sql() -> str:
     """The document by id, row-locked; a row another worker holds is skipped (not our turn). SQLite has
     no row locks: its writer lock serialises the transactions instead."""
-    table = connection.ops.quote_name(Document._meta.db_table)
-    sql = f"SELECT {select_list(Document, 'd')} FROM {table} d WHERE {column(Document, 'id', 'd')} = %s"  # noqa: S608
+    sql = f"SELECT {select_list(Document, 'd')} FROM {table(Document)} d WHERE {column(Document, 'id', 'd')} = %s"  # noqa: S608
     if connection.features.has_select_for_update_skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
     return sql
@@ -220,14 +220,13 @@ def _finish_sql() -> str:
     """The document with its case, applicant and partner, the document and the case row-locked in that
     order (PostgreSQL locks the rows in the order the FOR UPDATE OF list names them): document first,
     then case, the order case decisions take them in too (kyc.services.cases._locked_with_documents)."""
-    quote = connection.ops.quote_name
     joins = "".join(
-        f" JOIN {quote(model._meta.db_table)} {alias} ON {column(model, 'id', alias)} = {column(parent, key, up)}"
+        f" JOIN {table(model)} {alias} ON {column(model, 'id', alias)} = {column(parent, key, up)}"
         for (parent, up, _), (model, alias, key) in pairwise(_FINISH_JOIN)
     )
     columns = ", ".join(select_list(model, alias) for model, alias, _ in _FINISH_JOIN)
     sql = (
-        f"SELECT {columns} FROM {quote(Document._meta.db_table)} d{joins} "  # noqa: S608
+        f"SELECT {columns} FROM {table(Document)} d{joins} "  # noqa: S608
         f"WHERE {column(Document, 'id', 'd')} = %s"
     )
     if connection.features.has_select_for_update_of:
@@ -266,7 +265,7 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
         reason="worker lost; queued again",
         data={"unknown_attempts": lost},
     )
-    _settle_if_decided(document, _case_status(document))  # no vendor call for a decided case
+    document_follow_decision(document, _case_status(document))  # no vendor call for a decided case
     return True
 
 
@@ -389,13 +388,12 @@ _ATTEMPT_FIELDS = ("run", "route_step", "number", "error_code")
 @cache
 def _plan_read() -> tuple[str, Converters]:
     """The plan's one read (the document joined with its attempts) and its columns' converters."""
-    quote = connection.ops.quote_name
     document_fields = [Document._meta.get_field(n) for n in _PLAN_FIELDS]
     attempt_fields = [OcrAttempt._meta.get_field(n) for n in _ATTEMPT_FIELDS]
     columns = [column(Document, n, "d") for n in _PLAN_FIELDS] + [column(OcrAttempt, n, "a") for n in _ATTEMPT_FIELDS]
     sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(Document._meta.db_table)} d "  # noqa: S608
-        f"LEFT JOIN {quote(OcrAttempt._meta.db_table)} a ON {column(OcrAttempt, 'document', 'a')} = "
+        f"SELECT {', '.join(columns)} FROM {table(Document)} d "  # noqa: S608
+        f"LEFT JOIN {table(OcrAttempt)} a ON {column(OcrAttempt, 'document', 'a')} = "
         f"{column(Document, 'id', 'd')} WHERE {column(Document, 'id', 'd')} = %s"
     )
     return sql, converters_for(document_fields + attempt_fields)
@@ -564,10 +562,9 @@ def _record_attempt(
     quota_wait_ms: int,
     *,
     applied: bool,
-    finished_at: Any = None,
+    finished_at: Any,
 ) -> None:
-    attempt.latency_ms, attempt.quota_wait_ms = latency_ms, quota_wait_ms
-    attempt.finished_at = finished_at or timezone.now()
+    attempt.latency_ms, attempt.quota_wait_ms, attempt.finished_at = latency_ms, quota_wait_ms, finished_at
     attempt.applied = applied  # the one_applied_per_run constraint refuses a second application here
     fields = [
         "latency_ms",
@@ -626,7 +623,7 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
             or document.ocr_lease_until != claim.lease
         )
         # The checks' one read (the duplicate lookup) before any write, so the writes go out together.
-        checked = result_checks(document, outcome) if isinstance(outcome, OcrResult) and not stale else None
+        checked = result_checks(document, outcome) if isinstance(outcome, OcrResult) and not stale else []
         _record_attempt(
             attempt,
             outcome,
@@ -646,7 +643,7 @@ def _finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quo
             return "stale"
         document.ocr_lease_until = None  # saved with the status change that every path below makes
         if isinstance(outcome, OcrResult):
-            return _finish_success(document, attempt, outcome, checked or [])
+            return _finish_success(document, attempt, outcome, checked)
         return _finish_error(document, attempt, outcome)
 
 
@@ -714,7 +711,7 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
         data={"attempt": attempt.number, "retry_in_s": round(delay, 2)},
         also={**LEASE_CLEARED, "ocr_next_at": timezone.now() + timedelta(seconds=delay), "ocr_task_queued": soon},
     )
-    if _settle_if_decided(document, document.case.status):  # no vendor call for a decided case
+    if document_follow_decision(document, document.case.status):  # no vendor call for a decided case
         return document.status
     if soon:
         _enqueue_on_commit(document.pk, delay, step=choice[1] if isinstance(choice, tuple) else None)
@@ -728,32 +725,14 @@ def _route_case(document: Document, *, case_locked: bool = False) -> None:
     document was being read is not routed: the document follows the decision."""
     from kyc.services.routing import case_route
 
-    if _settle_if_decided(document, document.case.status if case_locked else _case_status(document)):
+    if document_follow_decision(document, document.case.status if case_locked else _case_status(document)):
         return
     case_route(case_id=document.case_id, locked=document.case if case_locked else None)
-
-
-# A case rejected or sent back for resubmission settles its documents; one being read then (processing
-# cannot move to these) follows the decision once read, or instead of being read again.
-_DECIDED = {
-    CaseStatus.REJECTED: DocumentStatus.REJECTED,
-    CaseStatus.RESUBMISSION_REQUESTED: DocumentStatus.RESUBMISSION_REQUESTED,
-}
 
 
 def _case_status(document: Document) -> str | None:
     # Unlocked: a decision locks the case's documents (this one is ours) before it changes the case.
     return Case.objects.filter(pk=document.case_id).values_list("status", flat=True).first()
-
-
-def _settle_if_decided(document: Document, case_status: str | None) -> bool:
-    """Settle ``document`` (locked, just read or about to be read again) as its case's decision settled
-    the others, when the case was rejected or sent back while it was being read."""
-    to = _DECIDED.get(case_status)  # type: ignore[call-overload]
-    if to is None or not document_can_transition(document.status, to):
-        return False
-    _document_set_status(document, to=to, actor=None, reason="case decision, made while the document was being read")
-    return True
 
 
 # --- operators ------------------------------------------------------------------------------------------
@@ -786,7 +765,8 @@ def ocr_sweep() -> dict[str, int]:
     for document_id in lost:
         with transaction.atomic():
             document = _lock(document_id)
-            if document is not None and _take_over_if_lost(document, now):
+            # queued again, unless its case was decided meanwhile (the document then followed the decision)
+            if document is not None and _take_over_if_lost(document, now) and document.status == DocumentStatus.QUEUED:
                 Document.objects.filter(pk=document.pk).update(ocr_task_queued=True)
                 _enqueue_on_commit(document.pk)
     due = Document.objects.filter(status=DocumentStatus.QUEUED).filter(

@@ -148,17 +148,14 @@ def _jsonable(data: Any) -> Any:
     return data.isoformat() if isinstance(data, date) else data
 
 
-def result_apply(
-    *, document: Document, attempt: OcrAttempt, result: OcrResult, checked: list[Any] | None = None
-) -> dict[str, Any]:
-    """Store ``result`` as the document's current reading, with our checks over it (``checked``: the
-    outcomes of ``result_checks``, when the caller ran them first). Returns a summary (field names,
+def result_apply(*, document: Document, attempt: OcrAttempt, result: OcrResult, checked: list[Any]) -> dict[str, Any]:
+    """Store ``result`` as the document's current reading, with our checks over it (``checked``: what
+    ``result_checks`` found, run by the caller before it wrote anything). Returns a summary (field names,
     counts, check results; no values) that the caller records in the audit event of the status change.
     The rows' own keys are not read back: nothing after needs them."""
-    outcomes = result_checks(document, result) if checked is None else checked
     field_count = _store_fields(document, attempt, result)
     portrait_count = _store_portraits(document, attempt, result)
-    checks = _store_checks(document, attempt, outcomes) if field_count else []
+    checks = _store_checks(document, attempt, checked) if field_count else []
     if result.detected_type and result.document_type:
         document.detected_type = result.document_type.value  # saved with the caller's status change
     return {

@@ -602,6 +602,17 @@ def test_a_document_whose_case_was_rejected_while_it_was_read_is_not_read_again(
     assert lost.status == DocumentStatus.REJECTED
     assert list(OcrAttempt.objects.filter(document=lost, run=2).values_list("outcome", flat=True)) == ["unknown"]
 
+    case3, swept = _read_case(partner, "SWEPT", monkeypatch)  # the reaper finds it instead of a redelivery
+    ocr.document_rerun(document=swept, actor=reviewer)
+    ocr._claim(swept.pk)
+    case_reject(case=case3, actor=reviewer, reason_codes=["suspected_tampering"])
+    Document.objects.filter(pk=swept.pk).update(ocr_lease_until=timezone.now() - timedelta(seconds=1))
+    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: enqueued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        ocr.ocr_sweep()
+    swept.refresh_from_db()
+    assert (swept.status, swept.ocr_task_queued, enqueued) == (DocumentStatus.REJECTED, False, [])
+
 
 def test_an_approval_waits_for_a_document_being_read_again(partner, reviewer, monkeypatch):
     """Staff re-run OCR on a document of a case in review: while it is read, the case cannot be approved
