@@ -118,6 +118,12 @@ def report(log, emulator, final, elapsed, args, task_log) -> None:
             f"({overhead['mean_share']:.1%}), p95 {overhead['p95_ms']:.1f} ms"
         )
         print(
+            f"  not counted above: each worker's first job ({overhead['first_jobs']}, cold start while every "
+            f"worker starts at once), median {overhead['first_median_ms']:.1f} ms; over all jobs: median "
+            f"{overhead['all_median_ms']:.1f} ms, mean {overhead['all_mean_ms']:.1f} ms "
+            f"({overhead['all_mean_ms'] / LATENCY_MS:.1%}), p95 {overhead['all_p95_ms']:.1f} ms"
+        )
+        print(
             f"  of which (medians): claim to send {overhead['claim_to_send_median_ms']:.1f} ms, finish "
             f"{overhead['finish_median_ms']:.1f} ms, the rest before the claim (plan, slot, claim)"
         )

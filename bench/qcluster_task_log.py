@@ -1,6 +1,7 @@
 """``manage.py qcluster`` that also appends each finished task's figures to a file, for the benchmarks.
 
-The throughput benchmark needs each task's wall time (its result, ``extracted 341ms``) and end. Keeping
+The throughput benchmark needs each task's wall time (its result, ``extracted 341ms``), its end, and
+which of its worker's tasks it was (the first task of a new worker is a cold start). Keeping
 django-q2's task rows for that (``save_limit`` 0) would add a row insert per task in each cluster's
 monitor, work the production setting (-1, successes not kept) does not do. Instead, django-q2's
 ``post_execute`` signal, which the monitor sends for every task whether it saves the row or not,
@@ -33,7 +34,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django_q.signals import post_execute
+    from django_q.signals import post_execute, post_execute_in_worker
 
     directory = Path(os.environ["KYC_BENCH_TASK_LOG"])
     files: dict[int, Any] = {}
@@ -49,9 +50,16 @@ def main() -> None:
             "success": bool(task.get("success")),
             "result": str(task.get("result")),
             "stopped": task["stopped"].isoformat() if task.get("stopped") else None,
+            "worker_task": task.get("worker_task"),  # 1: the first task of a newly started worker
         }
         handle.write(json.dumps(line) + "\n")
 
+    def number(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:
+        counted["tasks"] += 1  # in the worker: its own count (forked from here before any task ran)
+        task["worker_task"] = counted["tasks"]
+
+    counted = {"tasks": 0}
+    post_execute_in_worker.connect(number, weak=False)
     post_execute.connect(record, weak=False)
     _log_sends(directory)
     call_command("qcluster")

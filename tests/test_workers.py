@@ -1,4 +1,5 @@
-"""Worker start: the offline engine is warmed in each django-q2 worker, on the pipeline's instance."""
+"""Worker start: the offline engine is warmed in each django-q2 worker, on the pipeline's instance; the
+database connection is opened at start and checked every few seconds, not before every task."""
 
 from __future__ import annotations
 
@@ -92,6 +93,67 @@ def test_a_vendor_client_that_cannot_be_built_does_not_stop_the_worker(settings,
 
     monkeypatch.setattr("kyc.services.providers.provider_for", broken)
     assert workers.worker_build_providers(proc_name="Process-1") == []
+
+
+@pytest.mark.django_db(transaction=True)  # django-q2 closes old connections outside any transaction
+def test_worker_start_opens_the_database_connection():
+    from django.db import connection
+
+    connection.close()
+    assert connection.connection is None or connection.vendor == "sqlite"  # in-memory SQLite stays open
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert connection.connection is not None
+
+
+def test_a_worker_that_cannot_connect_at_start_still_starts(monkeypatch, caplog):
+    from django.db import OperationalError, connections
+
+    def down() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connections["default"], "ensure_connection", down)
+    assert workers.worker_connect(proc_name="Process-1") is False  # the first task connects and reports
+    assert "could not connect to the database at start (OperationalError)" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_checks_its_connection_every_few_seconds_and_after_an_error(monkeypatch):
+    """django-q2 closes old connections before every task; with CONN_HEALTH_CHECKS each task's first
+    statement was a SELECT 1 (``is_usable``)."""
+    from django.db import close_old_connections, connections
+    from django_q.signals import pre_execute
+
+    from kyc.broker import CONNECTION_CHECK_EVERY
+    from kyc.models import Document
+
+    connection = connections["default"]
+    connection.ensure_connection()
+    checks = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
+    monkeypatch.setattr(connection, "close_at", None)  # not past its age: django-q2 would close it
+    monkeypatch.setattr(connection, "errors_occurred", False)
+    monkeypatch.setattr(workers, "_checked_at", {})
+    clock = [1000.0]
+    monkeypatch.setattr(workers.time, "monotonic", lambda: clock[0])
+
+    def task() -> None:  # what django-q2's worker does around each task (django_q/worker.py)
+        close_old_connections()
+        pre_execute.send(sender="django_q", func=None, task={})
+        Document.objects.exists()
+
+    task()
+    assert len(checks) == 1  # no check on record: the first task's first statement checks
+    task()
+    assert len(checks) == 1  # a moment later: no check
+    clock[0] += CONNECTION_CHECK_EVERY
+    task()
+    assert len(checks) == 2
+    connection.errors_occurred = True  # Django sets it when a statement fails
+    task()
+    assert len(checks) == 3  # django-q2's close_old_connections checks it at once
+    task()
+    assert len(checks) == 3
 
 
 # A worker forked from the cluster after ``preload`` runs its first job without importing anything: the
