@@ -219,7 +219,7 @@ def create_documents(counts: dict[str, int], *, partner_slug: str = "bench", shu
 
     from kyc.services.cases import applicant_create, case_open, partner_create
     from kyc.services.documents import document_add
-    from kyc.services.ocr import document_queue
+    from kyc.services.ocr_queue import document_queue
 
     partner = partner_create(name=f"Bench {partner_slug}", slug=partner_slug, actor=None)
     order = [t for i in range(max(counts.values())) for t in counts if i < counts[t]]

@@ -33,8 +33,7 @@ from kyc.models import (
     ProviderState,
 )
 from kyc.services import cases as case_services
-from kyc.services import ocr as ocr_services
-from kyc.services import providers
+from kyc.services import ocr_queue, providers
 from kyc.services.audit import audit_record
 from kyc.services.documents import document_add, document_fields_read
 
@@ -258,7 +257,7 @@ class DocumentAdmin(ReadOnlyAdmin):
     def rerun_ocr(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
             try:
-                ocr_services.document_rerun(document=document, actor=request.user)  # type: ignore[arg-type]
+                ocr_queue.document_rerun(document=document, actor=request.user)  # type: ignore[arg-type]
             except KycError as error:
                 self.message_user(request, f"{document}: {error.message}", messages.ERROR)
             else:
@@ -378,7 +377,7 @@ class ProviderStateAdmin(ReadOnlyAdmin):
     @admin.action(description="Resume calls to the selected providers")
     def resume(self, request: HttpRequest, queryset: QuerySet[ProviderState]) -> None:
         for state in queryset.filter(suspended=True):
-            ocr_services.provider_resume(provider=state.provider, actor=request.user)  # type: ignore[arg-type]
+            ocr_queue.provider_resume(provider=state.provider, actor=request.user)  # type: ignore[arg-type]
             self.message_user(request, f"{state.provider} resumed", messages.SUCCESS)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:

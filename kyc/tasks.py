@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from kyc.services import ocr
+from kyc.services import ocr, ocr_queue
 
 
 def document_ocr_task(document_id: str) -> str:
@@ -16,7 +16,7 @@ def document_ocr_task(document_id: str) -> str:
     try:
         status = ocr.ocr_document_run(document_id=document_id)
     except BaseException:  # django-q2's timeout is a SystemExit: the document still needs a new task
-        ocr.task_failed(document_id)
+        ocr_queue.task_failed(document_id)
         raise
     return f"{status} {int((time.monotonic() - started) * 1000)}ms"
 

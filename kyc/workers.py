@@ -112,6 +112,8 @@ def task_connection_check(sender: Any = None, **kwargs: Any) -> None:
 PRELOAD = (
     "kyc.tasks",
     "kyc.services.ocr",
+    "kyc.services.ocr_finish",
+    "kyc.services.ocr_queue",
     "kyc.services.results",
     "kyc.services.duplicates",
     "kyc.services.routing",

@@ -17,7 +17,7 @@ from kyc import broker as lanes
 from kyc import ratelimit
 from kyc.broker import LaneBroker, cluster_tasks, lane_key, line_key
 from kyc.routing import RouteStep
-from kyc.services import ocr
+from kyc.services import ocr, ocr_queue
 from kyc.services.providers import quota_horizon, quota_key
 from tests import support  # noqa: F401 - registers the scripted providers the routes name
 
@@ -239,7 +239,7 @@ def test_a_queued_document_waits_in_the_lane_of_its_first_route_step(case, revie
     document = document_add(
         case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=reviewer
     )
-    ocr.document_queue(document=document, actor=None)
+    ocr_queue.document_queue(document=document, actor=None)
     assert OrmQ.objects.get().key == lane_key("kyc", quota_key(HKID))
 
 

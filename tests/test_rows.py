@@ -118,9 +118,9 @@ def test_update_of_a_missing_row_raises_like_save_with_update_fields(case):
 
 
 def test_rows_read_back_equal_what_the_orm_loads(case):
-    """Through the pipeline's own joined read (document, case, applicant, partner: kyc.services.ocr)."""
+    """Through the pipeline's own joined read (document, case, applicant, partner: kyc.services.ocr_finish)."""
     from kyc.models import Applicant, Case, Partner
-    from kyc.services.ocr import _lock_for_finish
+    from kyc.services.ocr_finish import _lock_for_finish
 
     document = bare_document(case)
     Document.objects.filter(pk=document.pk).update(ocr_next_at=document.created_at, ocr_run=3)

@@ -282,10 +282,44 @@ def test_the_cluster_stops_however_the_stop_signals_come(tmp_path, cluster_env, 
         assert cluster.wait(timeout=30) == 0, log.read_text()[-2000:]
     except subprocess.TimeoutExpired:
         pytest.fail("the cluster did not stop: " + log.read_text()[-2000:])
-    finally:  # the whole group: a killed sentinel leaves its workers behind, even once the cluster exited
+    finally:  # whatever a failed assertion left running
         with contextlib.suppress(ProcessLookupError):
             os.killpg(cluster.pid, signal.SIGKILL)
         cluster.wait()
+
+
+def test_a_killed_sentinel_takes_its_workers_with_it(tmp_path, cluster_env):
+    """A sentinel killed outright left its workers, pusher and monitor running, unguarded; a supervisor's
+    restart then ran a second set beside them."""
+    import contextlib
+    import os
+    import signal
+
+    cluster, log = _start_cluster(tmp_path, cluster_env)
+    try:
+        (sentinel,) = _children(cluster.pid)
+        forked = _children(sentinel)
+        assert len(forked) >= 4, forked  # two workers, the pusher and the monitor
+        os.kill(sentinel, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while (alive := [pid for pid in forked if _running(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert alive == [], log.read_text()[-2000:]
+        assert cluster.wait(timeout=30) is not None  # and the cluster's main process exits
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, dead but not yet reaped, is not)."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _children(pid: int) -> list[int]:

@@ -18,7 +18,7 @@ from kyc import ratelimit, tasks
 from kyc.choices import DocumentStatus
 from kyc.models import AuditEvent, Document, OcrAttempt
 from kyc.routing import RouteStep
-from kyc.services import ocr
+from kyc.services import ocr, ocr_finish, ocr_queue
 from kyc.services.documents import document_add
 from kyc.services.providers import late_tolerance, quota_horizon, quota_key
 from tests.support import ScriptedProvider, specimen_image, truth_result
@@ -59,7 +59,7 @@ def _document(case, reviewer):
 def _queued(case, reviewer, capture):
     document = _document(case, reviewer)
     with capture(execute=False):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
     return document
 
 
@@ -157,7 +157,7 @@ def test_a_quota_coming_out_of_idleness_spaces_its_first_calls_wider(
 def test_a_worker_late_for_its_slot_takes_a_fresh_one(case, reviewer, django_capture_on_commit_callbacks):
     document = _queued(case, reviewer, django_capture_on_commit_callbacks)
     claim = ocr._claim(document.pk)
-    assert isinstance(claim, ocr.Claim)
+    assert isinstance(claim, ocr_finish.Claim)
     stale = ocr.Slot(STEP, time.monotonic() - 1.0)  # the worker stalled a second past its slot
     fresh = ocr._slot_for(claim, stale)
     assert fresh is not None
@@ -168,7 +168,7 @@ def test_a_worker_late_for_its_slot_takes_a_fresh_one(case, reviewer, django_cap
 
 def test_a_delayed_task_stays_invisible_to_the_clusters_until_it_is_due(case, reviewer, broker):
     document = _document(case, reviewer)
-    ocr._enqueue(document.pk, delay=30)
+    ocr_queue.enqueue(document.pk, delay=30)
     row = OrmQ.objects.get()
     assert timedelta(seconds=29) < row.lock - timezone.now() <= timedelta(seconds=30)
     assert SignedPackage.loads(row.payload)["args"] == (str(document.pk),)
@@ -192,7 +192,7 @@ def test_a_task_is_written_in_the_transaction_that_queues_its_document(case, rev
 
     def queue_then_fail():
         with transaction.atomic():
-            ocr.document_queue(document=document, actor=None)
+            ocr_queue.document_queue(document=document, actor=None)
             seen.append(OrmQ.objects.count())  # not after the commit: in it
             raise RuntimeError("the caller fails later in the same transaction")
 
@@ -220,7 +220,7 @@ def test_the_sweeper_dispatches_a_due_document_that_has_no_task(
     document = _queued(case, reviewer, django_capture_on_commit_callbacks)
     # its task ran and left none (its retry was far off); another document's task keeps the broker busy
     OrmQ.objects.all().delete()
-    ocr._enqueue(document.pk)
+    ocr_queue.enqueue(document.pk)
     _overdue(document, ocr_task_queued=False)
     assert ocr.ocr_sweep()["dispatched"] == 1
     document.refresh_from_db()

@@ -13,7 +13,7 @@ from django_q.models import OrmQ
 
 from kyc.choices import CaseStatus, DocumentStatus, OcrOutcome
 from kyc.models import AuditEvent, Check, Document, ExtractedField, OcrAttempt, Portrait, ProviderState
-from kyc.services import ocr
+from kyc.services import ocr, ocr_finish, ocr_queue
 from kyc.services.documents import document_add
 from ocr_providers import OcrMisconfigured, OcrRejected, OcrUnavailable, OcrUnknownOutcome
 from tests.conftest import image_bytes
@@ -56,7 +56,7 @@ def auto_approving(case):
 
 def queue(document, capture):
     with capture(execute=True):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
     document.refresh_from_db()
     return document
 
@@ -82,7 +82,7 @@ def test_a_good_reading_is_stored_checked_and_routed_to_review(document, django_
 def test_tasks_carry_only_the_document_id(monkeypatch, document, django_capture_on_commit_callbacks):
     monkeypatch.setattr("django_q.conf.Conf.SYNC", False)  # enqueue for real, into the ORM broker
     with django_capture_on_commit_callbacks(execute=True):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
     queued = OrmQ.objects.get()
     assert queued.task["args"] == (str(document.pk),)
     assert queued.task["kwargs"] == {}
@@ -203,7 +203,7 @@ def test_with_no_fallback_a_suspended_provider_makes_documents_wait_not_fail(
     assert passport.ocr_next_at > timezone.now()
     ScriptedProvider.script.append(truth_result("cn_passport"))
     with django_capture_on_commit_callbacks(execute=True):
-        ocr.provider_resume(provider="scripted", actor=reviewer)
+        ocr_queue.provider_resume(provider="scripted", actor=reviewer)
     passport.refresh_from_db()
     assert passport.status == DocumentStatus.EXTRACTED
     assert OcrAttempt.objects.filter(document=passport).count() == 2
@@ -220,9 +220,9 @@ def test_a_lost_worker_leaves_an_unknown_attempt_and_the_document_is_recovered(
     document, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
     claim = ocr._claim(document.pk)  # the worker claims, then dies before the vendor answers
-    assert isinstance(claim, ocr.Claim)
+    assert isinstance(claim, ocr_finish.Claim)
     Document.objects.filter(pk=document.pk).update(
         ocr_lease_until=timezone.now() - timedelta(seconds=1), updated_at=timezone.now() - timedelta(minutes=5)
     )
@@ -236,7 +236,7 @@ def test_a_lost_worker_leaves_an_unknown_attempt_and_the_document_is_recovered(
         "succeeded",
     ]
     # the dead worker's late answer, if it ever comes, changes nothing
-    assert ocr._finish(claim, truth_result("hk_id_card"), 5) == "stale"
+    assert ocr_finish.finish(claim, truth_result("hk_id_card"), 5) == "stale"
     assert OcrAttempt.objects.filter(document=document, applied=True).count() == 1
 
 
@@ -256,7 +256,7 @@ def test_rerun_keeps_earlier_attempts_and_fields_as_history(document, reviewer, 
     ScriptedProvider.script.extend([truth_result("hk_id_card", confidence=0.7), truth_result("hk_id_card")])
     document = queue(document, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        ocr.document_rerun(document=document, actor=reviewer)
+        ocr_queue.document_rerun(document=document, actor=reviewer)
     document.refresh_from_db()
     assert (document.status, document.ocr_run) == (DocumentStatus.EXTRACTED, 2)
     runs = list(OcrAttempt.objects.filter(document=document).values_list("run", "applied"))
@@ -278,13 +278,13 @@ def test_no_rerun_while_the_case_awaits_its_second_approval(
     case = case_approve(case=document.case, actor=reviewer)
     assert case.status == CaseStatus.AWAITING_SECOND_APPROVAL
     with pytest.raises(KycError, match="awaits its second approval") as caught:
-        ocr.document_rerun(document=document, actor=reviewer)
+        ocr_queue.document_rerun(document=document, actor=reviewer)
     assert caught.value.code == "rerun_not_allowed"
     document.refresh_from_db()
     assert (document.status, document.ocr_run) == (DocumentStatus.EXTRACTED, 1)
     case_return_to_review(case=case, actor=second_reviewer, reason="portrait unclear")
     with django_capture_on_commit_callbacks(execute=True):
-        ocr.document_rerun(document=document, actor=reviewer)
+        ocr_queue.document_rerun(document=document, actor=reviewer)
     document.refresh_from_db()
     assert (document.status, document.ocr_run) == (DocumentStatus.EXTRACTED, 2)
 
@@ -390,7 +390,7 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
     from django.test.utils import CaptureQueriesContext
 
     with django_capture_on_commit_callbacks(execute=False):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with CaptureQueriesContext(connection) as queries:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
@@ -402,8 +402,8 @@ def test_a_redelivered_task_waits_out_a_dead_workers_lease_and_takes_over(
 ):
     settings.KYC_OCR = {**settings.KYC_OCR, "lease_seconds": 5}
     with django_capture_on_commit_callbacks(execute=False):
-        ocr.document_queue(document=document, actor=None)
-    assert isinstance(ocr._claim(document.pk), ocr.Claim)  # the first worker dies holding a 5 s lease
+        ocr_queue.document_queue(document=document, actor=None)
+    assert isinstance(ocr._claim(document.pk), ocr_finish.Claim)  # the first worker dies holding a 5 s lease
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     Document.objects.filter(pk=document.pk).update(ocr_lease_until=timezone.now() + timedelta(seconds=0.2))
     # the redelivery does not sleep in its worker: it leaves a task delayed to the lease's end (run
@@ -435,10 +435,10 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
         document_add(case=case, document_type=kind, side="front", data=specimen_image(kind), actor=None)
         for kind in ("hk_id_card", "cn_passport")
     )
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
+    monkeypatch.setattr(ocr_queue, "enqueue", lambda *args, **kwargs: None)  # the test runs the steps itself
     claims = {}
     for document in (first, second):
-        ocr.document_queue(document=document, actor=None)
+        ocr_queue.document_queue(document=document, actor=None)
         claims[document.pk] = ocr._claim(document.pk)
     inside, release, errors = threading.Event(), threading.Event(), []
     apply = results.result_apply
@@ -449,12 +449,12 @@ def test_two_documents_of_one_case_finishing_together_route_it_once_after_both(p
             release.wait(10)
         return apply(document=document, attempt=attempt, result=result, checked=checked)
 
-    monkeypatch.setattr(ocr, "result_apply", paused_apply)
+    monkeypatch.setattr(ocr_finish, "result_apply", paused_apply)
 
-    holder = _in_thread(lambda: ocr._finish(claims[first.pk], truth_result("hk_id_card"), 5), errors)
+    holder = _in_thread(lambda: ocr_finish.finish(claims[first.pk], truth_result("hk_id_card"), 5), errors)
     holder.start()
     assert inside.wait(10)
-    waiter = _in_thread(lambda: ocr._finish(claims[second.pk], truth_result("cn_passport"), 5), errors)
+    waiter = _in_thread(lambda: ocr_finish.finish(claims[second.pk], truth_result("cn_passport"), 5), errors)
     _start_until_it_waits(waiter, "the second finish never waited for the case")
     release.set()
     holder.join(10)
@@ -509,9 +509,9 @@ def _read_case(partner, ref, monkeypatch):
     document = document_add(
         case=case, document_type="hk_id_card", side="front", data=specimen_image("hk_id_card"), actor=None
     )
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: None)
-    ocr.document_queue(document=document, actor=None)
-    ocr._finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
+    monkeypatch.setattr(ocr_queue, "enqueue", lambda *args, **kwargs: None)
+    ocr_queue.document_queue(document=document, actor=None)
+    ocr_finish.finish(ocr._claim(document.pk), truth_result("hk_id_card"), 5)
     case.refresh_from_db()
     document.refresh_from_db()
     return case, document
@@ -533,7 +533,7 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises the two transactions whole")
     case, document = _read_case(partner, "DEC", monkeypatch)
-    ocr.document_rerun(document=document, actor=reviewer)
+    ocr_queue.document_rerun(document=document, actor=reviewer)
     claim = ocr._claim(document.pk)  # read again: processing while the reviewer decides
     deciding, release, errors = threading.Event(), threading.Event(), []
     decide = cases._decide
@@ -554,7 +554,7 @@ def test_a_decision_and_a_finishing_document_of_its_case_do_not_deadlock(partner
     deciding_thread = _in_thread(decide_now, errors)
     deciding_thread.start()
     assert deciding.wait(10)
-    finish = _in_thread(lambda: ocr._finish(claim, truth_result("hk_id_card"), 5), errors)
+    finish = _in_thread(lambda: ocr_finish.finish(claim, truth_result("hk_id_card"), 5), errors)
     _start_until_it_waits(finish, "the finish never waited for the decision")
     release.set()
     deciding_thread.join(15)
@@ -582,18 +582,18 @@ def test_a_document_whose_case_was_rejected_while_it_was_read_is_not_read_again(
     from ocr_providers import OcrUnavailable
 
     case, document = _read_case(partner, "GONE", monkeypatch)
-    ocr.document_rerun(document=document, actor=reviewer)
+    ocr_queue.document_rerun(document=document, actor=reviewer)
     claim = ocr._claim(document.pk)
     case_reject(case=case, actor=reviewer, reason_codes=["suspected_tampering"])
     enqueued = []
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: enqueued.append(args))
+    monkeypatch.setattr(ocr_queue, "enqueue", lambda *args, **kwargs: enqueued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
-        status = ocr._finish(claim, OcrUnavailable("busy", code="vendor_busy"), 5)
+        status = ocr_finish.finish(claim, OcrUnavailable("busy", code="vendor_busy"), 5)
     document.refresh_from_db()
     assert (status, document.status, enqueued) == (DocumentStatus.REJECTED, DocumentStatus.REJECTED, [])
 
     case2, lost = _read_case(partner, "LOST", monkeypatch)
-    ocr.document_rerun(document=lost, actor=reviewer)
+    ocr_queue.document_rerun(document=lost, actor=reviewer)
     ocr._claim(lost.pk)  # its worker dies here
     case_reject(case=case2, actor=reviewer, reason_codes=["suspected_tampering"])
     Document.objects.filter(pk=lost.pk).update(ocr_lease_until=timezone.now() - timedelta(seconds=1))
@@ -603,11 +603,11 @@ def test_a_document_whose_case_was_rejected_while_it_was_read_is_not_read_again(
     assert list(OcrAttempt.objects.filter(document=lost, run=2).values_list("outcome", flat=True)) == ["unknown"]
 
     case3, swept = _read_case(partner, "SWEPT", monkeypatch)  # the reaper finds it instead of a redelivery
-    ocr.document_rerun(document=swept, actor=reviewer)
+    ocr_queue.document_rerun(document=swept, actor=reviewer)
     ocr._claim(swept.pk)
     case_reject(case=case3, actor=reviewer, reason_codes=["suspected_tampering"])
     Document.objects.filter(pk=swept.pk).update(ocr_lease_until=timezone.now() - timedelta(seconds=1))
-    monkeypatch.setattr(ocr, "_enqueue", lambda *args, **kwargs: enqueued.append(args))
+    monkeypatch.setattr(ocr_queue, "enqueue", lambda *args, **kwargs: enqueued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         ocr.ocr_sweep()
     swept.refresh_from_db()
@@ -622,12 +622,12 @@ def test_an_approval_waits_for_a_document_being_read_again(partner, reviewer, mo
 
     case, document = _read_case(partner, "REREAD", monkeypatch)
     assert case.status == CaseStatus.IN_REVIEW
-    ocr.document_rerun(document=document, actor=reviewer)
+    ocr_queue.document_rerun(document=document, actor=reviewer)
     with pytest.raises(CaseConflict) as queued:
         case_approve(case=case, actor=reviewer)
     claim = ocr._claim(document.pk)
     with pytest.raises(CaseConflict) as processing:
         case_approve(case=case, actor=reviewer)
     assert (queued.value.code, processing.value.code) == ("documents_being_read", "documents_being_read")
-    ocr._finish(claim, truth_result("hk_id_card"), 5)
+    ocr_finish.finish(claim, truth_result("hk_id_card"), 5)
     assert case_approve(case=case, actor=reviewer).status == CaseStatus.APPROVED

@@ -24,7 +24,7 @@ from kyc.exceptions import KycError
 from kyc.models import Document, Partner
 from kyc.services import cases as case_services
 from kyc.services.documents import document_add
-from kyc.services.ocr import document_queue_all
+from kyc.services.ocr_queue import document_queue_all
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 FINAL = {

@@ -13,12 +13,21 @@ process group kills it as well: systemd's default ``KillMode``, ``timeout``) nev
 in a helper thread, and the main thread gives up on it once the sentinel is gone: there is nothing left
 to stop. Either way the cluster exits instead of logging "stopping" and hanging until a supervisor kills
 it.
+
+Every process the cluster forks dies with the process that forked it (Linux's ``PR_SET_PDEATHSIG``): a
+sentinel killed outright (kill -9, the OOM killer) left its workers, pusher and monitor running with
+nothing to guard their timeouts, and a supervisor restarting the cluster then ran a second set beside
+them. Their documents are safe either way: a call cut short is an unknown-outcome attempt that the
+reaper recovers once its lease ends.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -31,6 +40,29 @@ from kyc.workers import preload
 
 log = logging.getLogger(__name__)
 POLL = 0.2  # seconds between the main loop's looks at a noted signal and at the sentinel
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_forked_by = {"pid": 0}  # the pid of the process about to fork (read by the child it forks)
+
+
+def die_with_parent() -> bool:
+    """Have every process that this one, or any of its descendants, forks from now on killed when the
+    process that forked it dies. False where ``prctl`` is not available (not Linux): nothing changes."""
+    if not hasattr(os, "register_at_fork"):
+        return False
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl
+    except (OSError, AttributeError):
+        return False
+
+    def child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != _forked_by["pid"]:  # the parent died between the fork and the prctl
+            os._exit(1)
+
+    os.register_at_fork(before=lambda: _forked_by.update(pid=os.getpid()), after_in_child=child)
+    return True
 
 
 class SafeStopCluster(Cluster):  # type: ignore[misc]  # django-q2 ships no type hints
@@ -64,4 +96,5 @@ class Command(QClusterCommand):  # type: ignore[misc]
         settings.SECRET_KEY  # noqa: B018 - as django-q2's command: signing needs it, fail before forking
         if options.get("cluster_name"):  # before the cluster exists (its name is the broker's queue name)
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
+        die_with_parent()
         SafeStopCluster().run(once=bool(options.get("run_once")))

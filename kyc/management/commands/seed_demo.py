@@ -14,7 +14,8 @@ from django.db import transaction
 from kyc.models import Partner
 from kyc.services import cases as case_services
 from kyc.services.documents import document_add
-from kyc.services.ocr import document_queue_all, ocr_document_run
+from kyc.services.ocr import ocr_document_run
+from kyc.services.ocr_queue import document_queue_all
 from kyc.specimens import FontMissing, render_specimen
 
 SEED = 2026
