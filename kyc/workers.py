@@ -89,7 +89,7 @@ def worker_connect(sender: Any = None, proc_name: str = "", **kwargs: Any) -> bo
 _checked_at: dict[str, float] = {}  # per database alias: when this worker last checked its connection
 
 
-def task_connection_check(sender: Any = None, **kwargs: Any) -> None:
+def task_connection_check(sender: Any = None, task: dict[str, Any] | None = None, **kwargs: Any) -> None:
     """``pre_execute`` receiver: django-q2 closes old connections before every task, which with
     ``CONN_HEALTH_CHECKS`` made each task's first statement a ``SELECT 1``. Here a worker skips that check
     when it checked the connection less than ``CONNECTION_CHECK_EVERY`` seconds ago, as the broker's
@@ -97,6 +97,8 @@ def task_connection_check(sender: Any = None, **kwargs: Any) -> None:
     one whose last statement failed, so what is skipped is only the routine check of a healthy one."""
     from kyc.broker import CONNECTION_CHECK_EVERY
 
+    if task is not None and task.get("sync"):  # run in the caller's process, on its connection: not ours
+        return
     now = time.monotonic()
     for connection in connections.all(initialized_only=True):
         recent = now - _checked_at.get(connection.alias, float("-inf")) < CONNECTION_CHECK_EVERY

@@ -154,6 +154,9 @@ def test_a_worker_checks_its_connection_every_few_seconds_and_after_an_error(mon
     assert len(checks) == 3  # django-q2's close_old_connections checks it at once
     task()
     assert len(checks) == 3
+    connection.health_check_done = False  # as the caller's own request start leaves it
+    pre_execute.send(sender="django_q", func=None, task={"sync": True})  # a task run in the caller's process
+    assert connection.health_check_done is False  # the caller's check is not skipped
 
 
 # A worker forked from the cluster after ``preload`` runs its first job without importing anything: the
