@@ -48,9 +48,10 @@ def _insert_sql(model: type[models.Model], rows: int, returning: bool) -> str:
 
 def insert_rows(objs: Sequence[models.Model], *, keys: bool = True) -> None:
     """INSERT ``objs`` (all of one model) in one statement, like ``bulk_create``. An auto-incremented
-    primary key is read back into each object (``keys=False``: not read; the caller does not need it,
-    so inside ``deferred_writes`` the insert can wait to be sent with others); every object is then
-    marked as saved."""
+    primary key is read back into each object (``keys=False``: not read, the caller does not need it);
+    every object is then marked as saved. Inside ``deferred_writes`` the insert waits to be sent with
+    others, and the keys are set when it has been (before the block's next other statement, at its
+    end, or at ``send_pending()``)."""
     if not objs:
         return
     model = type(objs[0])
@@ -65,7 +66,7 @@ def insert_rows(objs: Sequence[models.Model], *, keys: bool = True) -> None:
             obj._state.adding, obj._state.db = False, connection.alias
 
     sql = _insert_sql(model, len(objs), auto is not None)
-    if auto is None and _defer(_Write(sql, params, lambda cursor: saved(None))):
+    if _defer(_Write(sql, params, lambda cursor: saved(cursor.fetchall() if auto is not None else None))):
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -124,7 +125,7 @@ def _defer(write: _Write) -> bool:
 
 @contextmanager
 def deferred_writes() -> Iterator[None]:
-    """Inside a transaction on PostgreSQL: ``update_row`` and ``insert_rows(keys=False)`` wait, and are
+    """Inside a transaction on PostgreSQL: ``update_row`` and ``insert_rows`` wait, and are
     sent together through psycopg's pipeline mode, one round trip for them all, just before the next
     other statement on the connection (an execute wrapper) or at the end of the block. They still run one
     after another as separate statements, in program order, each seeing the ones before, exactly as

@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kyc.models import Check, Document, ExtractedField, OcrAttempt
+from kyc.models import AuditEvent, Check, Document, ExtractedField, OcrAttempt
 from kyc.rows import insert_rows, update_row
 from tests.conftest import bare_document
 
@@ -244,6 +244,29 @@ def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_insert_that_reads_its_keys_back_waits_too_and_has_them_once_sent(case, monkeypatch):
+    from kyc.rows import deferred_writes, send_pending
+
+    _postgres_only()
+    document = bare_document(case)
+    connection.ensure_connection()
+    spy = _PipelineSpy(monkeypatch)
+    with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
+        attempts = [
+            OcrAttempt(document=document, number=n, run=1, route_step=0, provider="t", action="A") for n in (1, 2)
+        ]
+        insert_rows(attempts)
+        document.status = "processing"
+        update_row(document, ["status"])
+        assert ([a.pk for a in attempts], spy.opened) == ([None, None], 0)  # not sent yet
+        send_pending()
+        assert (spy.opened, spy.statements) == (1, 2)  # the insert and the update together
+        stored = dict(OcrAttempt.objects.filter(document=document).values_list("number", "pk"))
+        assert stored == {1: attempts[0].pk, 2: attempts[1].pk}  # each object has its own row's key
+        assert all(not a._state.adding for a in attempts)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_deferred_write_that_fails_raises_at_the_latest_when_the_block_ends(case):
     from django.db import IntegrityError
 
@@ -324,10 +347,14 @@ def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(
     with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
         document.status = "queued"
         update_row(document, ["status"])
-        audit_record(actor=None, action="document.test_changed", obj=document, case_id=case.pk, data={})
+        first = audit_record(actor=None, action="document.test_changed", obj=document, case_id=case.pk, data={})
         assert (spy.opened, spy.statements) == (1, 3)  # the update, the chain's lock, its head
-        audit_record(actor=None, action="document.test_changed_again", obj=document, case_id=case.pk, data={})
-    assert (spy.opened, spy.statements) == (1, 3)  # the second event needs no lock or read again
+        second = audit_record(actor=None, action="document.test_changed_again", obj=document, case_id=case.pk)
+        assert (spy.opened, spy.statements, first.pk, second.pk) == (1, 3, None, None)  # no lock or read again
+    # both events' inserts at the end of the block, in one more round trip, and their keys read back
+    assert (spy.opened, spy.statements) == (2, 5)
+    assert AuditEvent.objects.get(pk=first.pk).action == "document.test_changed"
+    assert AuditEvent.objects.get(pk=second.pk).seq == first.seq + 1
     assert Document.objects.get(pk=document.pk).status == "queued"
     assert audit_verify().ok
 

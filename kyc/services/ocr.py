@@ -37,6 +37,7 @@ from kyc.rows import (
     from_row,
     insert_rows,
     select_list,
+    send_pending,
     table,
 )
 from kyc.services import ocr_queue
@@ -95,8 +96,8 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
 def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
     """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
     The plan's attempt rows are reused when the document has not changed since it was read (attempts
-    are only ever added or changed together with a document save). The status change goes out with the
-    audit chain's lock and head read, in one round trip (kyc.rows.deferred_writes)."""
+    are only ever added or changed together with a document save). The attempt's row and the status
+    change go out with the audit chain's lock and head read, in one round trip (kyc.rows.deferred_writes)."""
     with transaction.atomic(), deferred_writes():
         document = _lock(document_id)
         if document is None:
@@ -138,7 +139,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         provider=step.provider,
         action=step.action,
     )
-    insert_rows([attempt])
+    insert_rows([attempt])  # sent with the status change and the audit chain's lock (deferred_writes)
     lease = now + timedelta(seconds=conf()["lease_seconds"])
     _document_set_status(
         document,
@@ -147,6 +148,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         data={"attempt": number, "provider": str(step)},
         also={"ocr_lease_until": lease, "ocr_task_queued": False},
     )
+    send_pending()  # the attempt's key comes back once its row is sent
     return Claim(
         document.pk,
         attempt.pk,
