@@ -95,7 +95,7 @@ def update_row(obj: models.Model, fields: Sequence[str]) -> None:
         if cursor.rowcount < 1:
             raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
 
-    if _defer(_Write(sql, params, changed)):
+    if _defer(_Write(sql, params, changed, checked=True)):
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -110,6 +110,7 @@ class _Write:
     sql: str
     params: list[Any]
     done: Callable[[Any], None]  # called with the statement's cursor once its answer is in
+    checked: bool = False  # ``done`` may refuse the answer (an update that found no row): before any commit
 
 
 _local = threading.local()  # the writes waiting to be sent, per thread (each has its own connection)
@@ -124,7 +125,7 @@ def _defer(write: _Write) -> bool:
 
 
 @contextmanager
-def deferred_writes() -> Iterator[None]:
+def deferred_writes(*, commit: bool = False) -> Iterator[None]:
     """Inside a transaction on PostgreSQL: ``update_row`` and ``insert_rows`` wait, and are
     sent together through psycopg's pipeline mode, one round trip for them all, just before the next
     other statement on the connection (an execute wrapper) or at the end of the block. They still run one
@@ -133,7 +134,14 @@ def deferred_writes() -> Iterator[None]:
     end of the block. An exception that leaves the block while writes still wait marks the enclosing
     atomic block for rollback, so a caller that catches it cannot commit the rest without them.
     Elsewhere (SQLite, a libpq without pipeline mode), a block that does nothing. Nested blocks join
-    the outer one."""
+    the outer one.
+
+    ``commit``: the caller's atomic block ends right after this block, so the writes still waiting at its
+    end go out with the transaction's ``COMMIT``, one round trip for both, when that atomic block is the
+    outermost one, nothing marked it for rollback and no waiting write's answer must be checked first
+    (an update must have found its row); Django's own commit then finds the transaction committed and
+    psycopg sends nothing. A failed write or commit raises from the block, and the atomic block rolls
+    back as after any failed commit. Otherwise the writes go out first and Django commits as usual."""
     if getattr(_local, "pending", None) is not None or not pipelines():
         yield
         return
@@ -141,13 +149,27 @@ def deferred_writes() -> Iterator[None]:
     try:
         with connection.execute_wrapper(_send_pending_first):
             yield
-            send_pending()
+            if connection.needs_rollback:  # the transaction rolls back: what waits would go with it
+                _local.pending = []
+            elif commit and _commits_next(_local.pending):
+                pending, _local.pending = _local.pending, []
+                _pipelined(pending, [(write.sql, write.params) for write in pending], commit=True)
+            else:
+                send_pending()
     except BaseException:
         if _local.pending:
             transaction.set_rollback(True)
         raise
     finally:
         _local.pending = None
+
+
+def _commits_next(pending: list[_Write]) -> bool:
+    """Whether the only atomic block is the caller's outermost one, due to commit when it ends (nothing
+    marked it for rollback), and no waiting write must have its answer checked before the commit."""
+    return (
+        len(connection.atomic_blocks) == 1 and connection.commit_on_exit and not any(write.checked for write in pending)
+    )
 
 
 @cache
@@ -190,7 +212,9 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tupl
     return [fetch(sql, params) for sql, params in reads]
 
 
-def _pipelined(pending: list[_Write], statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+def _pipelined(
+    pending: list[_Write], statements: list[tuple[str, list[Any]]], *, commit: bool = False
+) -> list[list[tuple[Any, ...]]]:
     cursors = []
     try:
         with connection.wrap_database_errors, connection.connection.pipeline():
@@ -198,6 +222,8 @@ def _pipelined(pending: list[_Write], statements: list[tuple[str, list[Any]]]) -
                 cursor = connection.cursor()
                 cursors.append(cursor)
                 cursor.execute(sql, params)
+            if commit:  # a statement of its own, never prepared (psycopg's commit() would sync first)
+                connection.connection.execute("COMMIT", prepare=False)
         for write, cursor in zip(pending, cursors, strict=False):
             write.done(cursor)
         return [list(cursor.fetchall()) for cursor in cursors[len(pending) :]]

@@ -266,6 +266,100 @@ def test_an_insert_that_reads_its_keys_back_waits_too_and_has_them_once_sent(cas
         assert all(not a._state.adding for a in attempts)
 
 
+def _other_connection_sees(sql: str, params: list) -> list:
+    """What a second connection (another worker) reads: only what has been committed."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as other:
+        return other.execute(sql, params).fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writes_left_at_the_end_of_a_committing_block_go_out_with_the_commit(case, monkeypatch):
+    from psycopg.pq import TransactionStatus
+
+    from kyc.rows import deferred_writes
+
+    _postgres_only()
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    connection.ensure_connection()
+    spy, hooks = _PipelineSpy(monkeypatch), []
+    table = connection.ops.quote_name(ExtractedField._meta.db_table)
+    with transaction.atomic():
+        with connection.execute_wrapper(spy), deferred_writes(commit=True):
+            insert_rows([ExtractedField(document=document, attempt=attempt, name="a", value="v")], keys=False)
+            transaction.on_commit(lambda: hooks.append("committed"))
+        # committed in the block's last round trip: another connection sees the row, the atomic block has
+        # nothing left to send, and its commit hooks have not run yet
+        assert (spy.opened, spy.statements) == (1, 1)
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+        assert _other_connection_sees(f"SELECT name FROM {table} WHERE attempt_id = %s", [attempt.pk]) == [("a",)]  # noqa: S608
+        assert hooks == []
+    assert hooks == ["committed"]
+    assert ExtractedField.objects.filter(attempt=attempt).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("why", ["an update to check", "an enclosing transaction", "marked for rollback"])
+def test_a_committing_block_leaves_the_commit_to_django_when_it_must(case, why):
+    from psycopg.pq import TransactionStatus
+
+    from kyc.rows import deferred_writes
+
+    _postgres_only()
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    after_block = []
+
+    def block() -> None:
+        with transaction.atomic():
+            with deferred_writes(commit=True):
+                insert_rows([ExtractedField(document=document, attempt=attempt, name="a", value="v")], keys=False)
+                if why == "an update to check":  # it must have found its row before anything commits
+                    document.status = "queued"
+                    update_row(document, ["status"])
+                elif why == "marked for rollback":
+                    transaction.set_rollback(True)
+            after_block.append(connection.connection.info.transaction_status)
+
+    if why == "an enclosing transaction":
+        with transaction.atomic():
+            block()
+            transaction.set_rollback(True)  # the caller's transaction decides: here it rolls back
+    else:
+        block()
+    if why != "marked for rollback":  # (there nothing was sent at all: the waiting insert was dropped)
+        assert after_block[0] == TransactionStatus.INTRANS  # not committed by the block
+    stored = ExtractedField.objects.filter(attempt=attempt).exists()
+    assert stored is (why == "an update to check")  # committed by Django, or rolled back as asked
+
+
+def _insert_twice(document, attempt) -> None:
+    from kyc.rows import deferred_writes
+
+    with transaction.atomic(), deferred_writes(commit=True):
+        insert_rows([ExtractedField(document=document, attempt=attempt, name="b", value="v")], keys=False)
+        twice = [ExtractedField(document=document, attempt=attempt, name="a", value=v) for v in "12"]
+        insert_rows(twice, keys=False)  # one_current_value_per_field refuses the second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_fails_with_the_commit_raises_and_commits_nothing(case):
+    from django.db import IntegrityError
+
+    _postgres_only()
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    with pytest.raises(IntegrityError):
+        _insert_twice(document, attempt)
+    assert not ExtractedField.objects.filter(attempt=attempt).exists()  # the first insert went with it
+    assert Document.objects.filter(pk=document.pk).exists()  # and the connection still works
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_deferred_write_that_fails_raises_at_the_latest_when_the_block_ends(case):
     from django.db import IntegrityError

@@ -97,8 +97,9 @@ def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
     """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
     The plan's attempt rows are reused when the document has not changed since it was read (attempts
     are only ever added or changed together with a document save). The attempt's row and the status
-    change go out with the audit chain's lock and head read, in one round trip (kyc.rows.deferred_writes)."""
-    with transaction.atomic(), deferred_writes():
+    change go out with the audit chain's lock and head read, in one round trip, and the audit event with
+    the commit (kyc.rows.deferred_writes)."""
+    with transaction.atomic(), deferred_writes(commit=True):
         document = _lock(document_id)
         if document is None:
             return None
@@ -148,7 +149,8 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         data={"attempt": number, "provider": str(step)},
         also={"ocr_lease_until": lease, "ocr_task_queued": False},
     )
-    send_pending()  # the attempt's key comes back once its row is sent
+    if attempt.pk is None:  # its row still waits (the audit chain's head was known: no read sent it)
+        send_pending()
     return Claim(
         document.pk,
         attempt.pk,

@@ -136,8 +136,8 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
     # The finish's audit events (status change, routing) are written together at its end: the audit
     # chain's lock is held from there to the commit only. Its row writes (attempt, fields, portrait, checks,
     # statuses) go out in one round trip before the next read (kyc.rows.deferred_writes); the last of them
-    # with the chain's lock and head read, and the events at the end of the block.
-    with transaction.atomic(), deferred_writes(), audit_batch():
+    # with the chain's lock and head read, and the events with the commit.
+    with transaction.atomic(), deferred_writes(commit=True), audit_batch():
         # The case is locked in the same statement, after the document, for routing at the end.
         document = _lock_for_finish(claim.document_id)
         finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
