@@ -80,13 +80,18 @@ def main() -> int:
         print(f"worker kills (kill -9 of a busy worker): {kills}; whole-cluster kills: {int(cluster_killed)}")
         print(
             f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']} "
-            f"(audit: {report['extracted_twice_in_audit']})"
+            f"(audit: {report['extracted_twice_in_audit']}); audit chains: {report['audit_broken'] or 'whole'}"
         )
         print(
             f"vendor calls: {calls}; extra beyond one per document: {extra}; "
             f"unknown-outcome attempts recorded: {report['unknown_attempts']}"
         )
-        ok = report["lost_or_stuck"] == 0 and report["applied_twice"] == 0 and extra <= report["unknown_attempts"]
+        ok = (
+            report["lost_or_stuck"] == 0
+            and report["applied_twice"] == 0
+            and extra <= report["unknown_attempts"]
+            and not report["audit_broken"]
+        )
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
 

@@ -53,10 +53,15 @@ def main() -> int:
         for (status, reason), n in reasons.most_common():
             print(f"  {n} x {status}: {reason}")
         without_reason = sum(n for (status, reason), n in reasons.items() if not reason)
-        ok = report["lost_or_stuck"] == 0 and report["applied_twice"] == 0 and without_reason == 0
+        ok = (
+            report["lost_or_stuck"] == 0
+            and report["applied_twice"] == 0
+            and without_reason == 0
+            and not report["audit_broken"]
+        )
         print(
             f"lost or stuck: {report['lost_or_stuck']}; applied twice: {report['applied_twice']}; "
-            f"non-extracted without a reason: {without_reason}"
+            f"non-extracted without a reason: {without_reason}; audit chains: {report['audit_broken'] or 'whole'}"
         )
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

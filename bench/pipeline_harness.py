@@ -426,10 +426,12 @@ class Run:
 
 
 def integrity(ids: list) -> dict[str, int]:
-    """What a chaos or fault run must show: nothing lost or stuck, nothing applied twice."""
+    """What a chaos or fault run must show: nothing lost or stuck, nothing applied twice, and every audit
+    chain whole (what workers killed mid-transaction left behind verifies)."""
     from django.db.models import Count
 
     from kyc.models import AuditEvent, Document, OcrAttempt
+    from kyc.services.audit import audit_verify
 
     not_final = Document.objects.filter(pk__in=ids, status__in=["received", "queued", "processing"]).count()
     applied_twice = (
@@ -453,4 +455,11 @@ def integrity(ids: list) -> dict[str, int]:
         "extracted_twice_in_audit": extracted_events,
         "unknown_attempts": OcrAttempt.objects.filter(outcome="unknown").count(),
         "attempts": OcrAttempt.objects.count(),
+        "audit_broken": _audit_problem(audit_verify()),  # empty when every chain verifies
     }
+
+
+def _audit_problem(report) -> str:
+    if report.ok:
+        return ""
+    return f"chain {report.broken_chain} broken at event #{report.broken_seq}: {report.problem}"

@@ -109,6 +109,7 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, cluste
     assert kills >= 2, "; ".join((tmp_path / f"c{i}.log").read_text()[-1000:] for i in range(2))
     assert report["lost_or_stuck"] == 0, final
     assert report["applied_twice"] == 0
+    assert report["audit_broken"] == ""  # every chain verifies after the kills
     assert calls - len(ids) <= report["unknown_attempts"]
     assert report["unknown_attempts"] >= 1  # the kills did hit calls in flight, and each was recorded
 
