@@ -207,13 +207,20 @@ def _postgres_only():
         pytest.skip("pipeline mode is PostgreSQL's (elsewhere the block sends each write at once)")
 
 
+def _document_with_attempt(case):
+    """On PostgreSQL (else the test is skipped): a document of ``case`` and one attempt of it."""
+    _postgres_only()
+    document = bare_document(case)
+    return document, OcrAttempt.objects.create(
+        document=document, number=1, run=1, route_step=0, provider="t", action="A"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
     from kyc.rows import deferred_writes, fetch
 
-    _postgres_only()
-    document = bare_document(case)
-    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    document, attempt = _document_with_attempt(case)
     connection.ensure_connection()
     spy = _PipelineSpy(monkeypatch)
     with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
@@ -283,9 +290,7 @@ def test_the_writes_left_at_the_end_of_a_committing_block_go_out_with_the_commit
 
     from kyc.rows import deferred_writes
 
-    _postgres_only()
-    document = bare_document(case)
-    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    document, attempt = _document_with_attempt(case)
     connection.ensure_connection()
     spy, hooks = _PipelineSpy(monkeypatch), []
     table = connection.ops.quote_name(ExtractedField._meta.db_table)
@@ -310,9 +315,7 @@ def test_a_committing_block_leaves_the_commit_to_django_when_it_must(case, why):
 
     from kyc.rows import deferred_writes
 
-    _postgres_only()
-    document = bare_document(case)
-    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    document, attempt = _document_with_attempt(case)
     after_block = []
 
     def block() -> None:
@@ -351,9 +354,7 @@ def _insert_twice(document, attempt) -> None:
 def test_a_write_that_fails_with_the_commit_raises_and_commits_nothing(case):
     from django.db import IntegrityError
 
-    _postgres_only()
-    document = bare_document(case)
-    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    document, attempt = _document_with_attempt(case)
     with pytest.raises(IntegrityError):
         _insert_twice(document, attempt)
     assert not ExtractedField.objects.filter(attempt=attempt).exists()  # the first insert went with it
@@ -366,9 +367,7 @@ def test_a_deferred_write_that_fails_raises_at_the_latest_when_the_block_ends(ca
 
     from kyc.rows import deferred_writes
 
-    _postgres_only()
-    document = bare_document(case)
-    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    document, attempt = _document_with_attempt(case)
     ghost = Document(pk=uuid.uuid4(), case=case, status="queued")
 
     def update_then_update_a_missing_row():
