@@ -26,10 +26,12 @@ def scripted(settings):
     return
 
 
-def test_demo_data_covers_every_case_status_and_prints_a_login(capsys, settings):
+def test_demo_data_covers_every_case_status_and_prints_a_login(capsys, settings, monkeypatch):
+    monkeypatch.setenv("KYC_ADDR", "127.0.0.1:8765")  # where scripts/run.sh serves (its default: 8000)
     call_command("seed_demo")
     out = capsys.readouterr().out
     password = (settings.VAR_DIR / "demo-login.txt").read_text().strip()
+    assert "http://127.0.0.1:8765/admin/" in out
     assert f"password '{password}'" in out
     assert "reviewer1" in out
     assert User.objects.get(username="reviewer1").check_password(password)

@@ -3,6 +3,7 @@ specimen documents in several statuses. Idempotent: a second run adds nothing an
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -68,7 +69,8 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.WARNING(f"No demo documents: {error}"))
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo login: http://127.0.0.1:8000/admin/  user 'admin' (superuser), 'reviewer1' or 'reviewer2' "
+                f"Demo login: http://{os.environ.get('KYC_ADDR') or '127.0.0.1:8000'}/admin/  user 'admin' "
+                f"(superuser), 'reviewer1' or 'reviewer2' "
                 f"(reviewers), password '{password}'"
             )
         )
