@@ -425,7 +425,7 @@ class Run:
             drop_database(self.db)
 
 
-def integrity(ids: list) -> dict[str, int]:
+def integrity(ids: list) -> dict[str, int | str]:
     """What a chaos or fault run must show: nothing lost or stuck, nothing applied twice, and every audit
     chain whole (what workers killed mid-transaction left behind verifies)."""
     from django.db.models import Count
