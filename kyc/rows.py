@@ -151,11 +151,8 @@ def deferred_writes(*, commit: bool = False) -> Iterator[None]:
             yield
             if connection.needs_rollback:  # the transaction rolls back: what waits would go with it
                 _local.pending = []
-            elif commit and _local.pending and _commits_next(_local.pending):
-                pending, _local.pending = _local.pending, []
-                _pipelined(pending, [(write.sql, write.params) for write in pending], commit=True)
             else:
-                send_pending()
+                send_pending(commit=commit and _commits_next(_local.pending))
     except BaseException:
         if _local.pending:
             transaction.set_rollback(True)
@@ -165,11 +162,14 @@ def deferred_writes(*, commit: bool = False) -> Iterator[None]:
 
 
 def _commits_next(pending: list[_Write]) -> bool:
-    """Whether the only atomic block is the caller's outermost one, due to commit when it ends (nothing
-    marked it for rollback), and no waiting write must have its answer checked before the commit. (With
-    nothing waiting, Django's commit is as cheap: one round trip, or none when nothing was sent.)"""
+    """Whether writes wait (with none, Django's commit is as cheap: one round trip, or none when nothing was
+    sent), the only atomic block is the caller's outermost one, due to commit when it ends, and no waiting
+    write must have its answer checked before the commit."""
     return (
-        len(connection.atomic_blocks) == 1 and connection.commit_on_exit and not any(write.checked for write in pending)
+        bool(pending)
+        and len(connection.atomic_blocks) == 1
+        and connection.commit_on_exit
+        and not any(write.checked for write in pending)
     )
 
 
@@ -191,21 +191,23 @@ def _send_pending_first(execute: Any, sql: str, params: Any, many: bool, context
     return execute(sql, params, many, context)
 
 
-def send_pending() -> None:
-    """Send the deferred writes now (in one round trip) and check each one's answer."""
-    fetch_together([])
+def send_pending(*, commit: bool = False) -> None:
+    """Send the deferred writes now (in one round trip) and check each one's answer; with ``commit``, the
+    transaction's ``COMMIT`` in the same round trip (``deferred_writes(commit=True)`` decides)."""
+    fetch_together([], commit=commit)
 
 
-def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
     """Each read's rows. The reads run one after another as separate statements (under READ COMMITTED
     each takes its snapshot when it starts, after the one before has finished), after any deferred
-    writes; where ``pipelines()``, all of them in one round trip."""
+    writes; where ``pipelines()``, all of them in one round trip, and with ``commit`` the transaction's
+    ``COMMIT`` last in it (elsewhere ``commit`` changes nothing: Django commits as usual)."""
     pending = getattr(_local, "pending", None) or []
     if pending:
         _local.pending = []  # these pass through the execute wrapper too: nothing left to send there
     statements = [(write.sql, write.params) for write in pending] + [(sql, list(params)) for sql, params in reads]
-    if len(statements) > 1 and pipelines():
-        return _pipelined(pending, statements)
+    if statements and pipelines() and (len(statements) > 1 or commit):
+        return _pipelined(pending, statements, commit=commit)
     for write in pending:
         with connection.cursor() as cursor:
             cursor.execute(write.sql, write.params)
