@@ -83,19 +83,20 @@ def _update(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, tup
     return f"UPDATE {table} SET {sets} WHERE {key} = %s", fields  # noqa: S608 - names from the model's meta, quoted
 
 
-def update_row(obj: models.Model, fields: Sequence[str]) -> None:
+def update_row(obj: models.Model, fields: Sequence[str], *, locked: bool = False) -> None:
     """``obj.save(update_fields=fields)`` in one reused statement; like it, raises ``DatabaseError`` when
-    the row is gone."""
+    the row is gone. ``locked``: the caller holds the row's lock, so it cannot be gone and there is no
+    answer to check (inside ``deferred_writes`` the update may then go out with the ``COMMIT``)."""
     model = type(obj)
     sql, targets = _update(model, tuple(dict.fromkeys(fields)))
     params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
 
     def changed(cursor: Any) -> None:
-        if cursor.rowcount < 1:
+        if cursor.rowcount < 1 and not locked:
             raise DatabaseError(f"{model._meta.label} {obj.pk}: the update affected no row")
 
-    if _defer(_Write(sql, params, changed, checked=True)):
+    if _defer(_Write(sql, params, changed, checked=not locked)):
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -122,6 +123,13 @@ def _defer(write: _Write) -> bool:
         return False
     pending.append(write)
     return True
+
+
+def defer_read(sql: str, params: Sequence[Any], done: Callable[[Any], None]) -> bool:
+    """Inside ``deferred_writes``: send ``sql`` with the writes waiting (in program order, in their round
+    trip) and call ``done`` with its cursor once its answer is in; False (nothing sent) elsewhere, where
+    the caller reads when it needs the answer. For a read whose answer is needed later, not now."""
+    return _defer(_Write(sql, list(params), done))
 
 
 @contextmanager
@@ -206,7 +214,7 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
     if pending:
         _local.pending = []  # these pass through the execute wrapper too: nothing left to send there
     statements = [(write.sql, write.params) for write in pending] + [(sql, list(params)) for sql, params in reads]
-    if statements and pipelines() and (len(statements) > 1 or commit):
+    if statements and pipelines() and (len(statements) > 1 or commit or _opens_transaction()):
         return _pipelined(pending, statements, commit=commit)
     for write in pending:
         with connection.cursor() as cursor:
@@ -215,12 +223,49 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
     return [fetch(sql, params) for sql, params in reads]
 
 
+def _opens_transaction() -> bool:
+    """Whether the next statement is the transaction's first (inside an atomic block, nothing sent yet):
+    psycopg would send its ``BEGIN`` before it as a round trip of its own (it waits for the answer even
+    in pipeline mode), where ``_pipelined`` sends it with the statements. Only where psycopg opens
+    transactions as this module expects (its ``_autocommit`` flag and ``_get_tx_start_command``)."""
+    from psycopg import pq
+
+    connection.ensure_connection()
+    raw = connection.connection
+    return (
+        raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        and raw.pgconn.pipeline_status == pq.PipelineStatus.OFF
+        and not raw.autocommit
+        and hasattr(raw, "_autocommit")
+        and hasattr(raw, "_get_tx_start_command")
+    )
+
+
+@contextmanager
+def _begun_with(raw: Any, begin: bool) -> Iterator[None]:
+    """With ``begin``: the statements sent in this block go out after the transaction's ``BEGIN`` (the
+    one psycopg would send, same isolation level), in the same round trip. psycopg sends its own BEGIN
+    only when its connection is not in autocommit mode: the flag is set for the block, and cleared
+    again once the pipeline has synced (psycopg then finds its transaction open, as after its own
+    BEGIN, and commits or rolls it back as usual)."""
+    if not begin:
+        yield
+        return
+    raw._autocommit = True
+    try:
+        raw.execute(raw._get_tx_start_command(), prepare=False)
+        yield
+    finally:
+        raw._autocommit = False
+
+
 def _pipelined(
     pending: list[_Write], statements: list[tuple[str, list[Any]]], *, commit: bool = False
 ) -> list[list[tuple[Any, ...]]]:
     cursors = []
+    raw, begin = connection.connection, _opens_transaction()
     try:
-        with connection.wrap_database_errors, connection.connection.pipeline():
+        with connection.wrap_database_errors, raw.pipeline(), _begun_with(raw, begin):
             for sql, params in statements:
                 cursor = connection.cursor()
                 cursors.append(cursor)
@@ -257,7 +302,11 @@ def param(model: type[models.Model], name: str, value: Any) -> Any:
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Every row of one statement, as the database driver returns them (see ``converted``)."""
+    """Every row of one statement, as the database driver returns them (see ``converted``). On
+    PostgreSQL it goes out with the writes waiting before it, or as a transaction's first statement with
+    the ``BEGIN``, in one round trip (``fetch_together``)."""
+    if pipelines() and (getattr(_local, "pending", None) or _opens_transaction()):
+        return fetch_together([(sql, params)])[0]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())

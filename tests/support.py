@@ -74,3 +74,41 @@ def truth_result(
 
 def specimen_image(document_type: str, side: str = "front", index: int = 0) -> bytes:
     return render_specimen(document_type, side, seed=7, index=index)[0]
+
+
+class RoundTrips:
+    """The round trips the default connection makes to PostgreSQL inside the block, counted from
+    libpq's own protocol trace: each Sync or simple Query the client sends ends one (the server
+    answers then). ``sent`` holds the client's messages, in order, to see what went out together."""
+
+    def __enter__(self) -> RoundTrips:
+        import tempfile
+
+        from django.db import connection
+        from psycopg import pq
+
+        connection.ensure_connection()
+        self._pgconn = connection.connection.pgconn
+        self._file = tempfile.TemporaryFile("w+")
+        self._pgconn.trace(self._file.fileno())
+        self._pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pgconn.untrace()  # flushes libpq's buffer into the file
+        self._file.seek(0)
+        self.sent = [line.split("\t", 2)[2] for line in self._file.read().splitlines() if line.startswith("F\t")]
+        self._file.close()
+
+    @property
+    def count(self) -> int:
+        return sum(1 for message in self.sent if message == "Sync" or message.startswith("Query\t"))
+
+    def trips(self) -> list[list[str]]:
+        """The client's messages grouped by round trip (each ends with its Sync or Query)."""
+        out: list[list[str]] = [[]]
+        for message in self.sent:
+            out[-1].append(message)
+            if message == "Sync" or message.startswith("Query\t"):
+                out.append([])
+        return out[:-1]  # what follows the last Sync (a pipeline's closing Flush) waits for no answer

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from kyc.models import AuditEvent, Check, Document, ExtractedField, OcrAttempt
 from kyc.rows import insert_rows, update_row
 from tests.conftest import bare_document
+from tests.support import RoundTrips
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,7 @@ def test_rows_read_back_equal_what_the_orm_loads(case):
 
     document = bare_document(case)
     Document.objects.filter(pk=document.pk).update(ocr_next_at=document.created_at, ocr_run=3)
-    read_document = _lock_for_finish(document.pk)
+    read_document, _ = _lock_for_finish(document.pk)
     read_case = read_document.case
     read_applicant = read_case.applicant
     read_partner = read_applicant.partner
@@ -234,15 +235,16 @@ def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
             fields = [ExtractedField(document=document, attempt=attempt, name=n, value="v") for n in ("a", "b")]
             insert_rows(fields, keys=False)
         assert len(queries) == 0  # nothing sent yet
-        # a read sends what waits first, and sees it
+        # a read sends what waits first, and sees it (the transaction's first statement: all of them go
+        # out in one pipeline, after the BEGIN)
         sql = f"SELECT status FROM {connection.ops.quote_name(Document._meta.db_table)} WHERE id = %s"  # noqa: S608
         assert fetch(sql, [Document._meta.pk.get_db_prep_value(document.pk, connection)]) == [("processing",)]
-        assert (spy.opened, spy.statements) == (1, 4)
+        assert (spy.opened, spy.statements) == (1, 5)
         check = Check(case=case, document=document, attempt=attempt, code="c", result="pass", detail="d")
         insert_rows([check], keys=False)
         document.status = "extracted"
         update_row(document, ["status"])
-    assert (spy.opened, spy.statements) == (2, 6)  # the rest at the end of the block, in one more pipeline
+    assert (spy.opened, spy.statements) == (2, 7)  # the rest at the end of the block, in one more pipeline
     assert Document.objects.get(pk=document.pk).status == "extracted"
     assert OcrAttempt.objects.get(pk=attempt.pk).latency_ms == 7
     assert sorted(ExtractedField.objects.filter(document=document).values_list("name", flat=True)) == ["a", "b"]
@@ -271,6 +273,54 @@ def test_an_insert_that_reads_its_keys_back_waits_too_and_has_them_once_sent(cas
         stored = dict(OcrAttempt.objects.filter(document=document).values_list("number", "pk"))
         assert stored == {1: attempts[0].pk, 2: attempts[1].pk}  # each object has its own row's key
         assert all(not a._state.adding for a in attempts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactions_first_statement_goes_out_with_its_begin(case):
+    from kyc.rows import fetch
+
+    _postgres_only()
+    table = connection.ops.quote_name(Document._meta.db_table)
+    document = bare_document(case)
+    key = Document._meta.pk.get_db_prep_value(document.pk, connection)
+    with RoundTrips() as trips, transaction.atomic():
+        assert fetch(f"SELECT status FROM {table} WHERE id = %s", [key]) == [(document.status,)]  # noqa: S608
+        assert connection.connection.autocommit is False  # psycopg's own view: in its transaction
+        Document.objects.filter(pk=document.pk).update(status="queued")
+    first = trips.trips()[0]
+    assert any("BEGIN" in message for message in first)
+    assert any("SELECT status" in message for message in first)  # no round trip of its own for BEGIN
+    assert trips.count == 3  # BEGIN with the read; the update; COMMIT
+    assert connection.get_autocommit()  # Django's view and psycopg's agree again
+    assert connection.connection.autocommit
+    assert Document.objects.get(pk=document.pk).status == "queued"  # committed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_first_statement_rolls_its_transaction_back_and_the_connection_goes_on(case):
+    from django.db import ProgrammingError
+
+    from kyc.rows import fetch
+
+    _postgres_only()
+    document = bare_document(case)
+
+    def update_then_fail() -> None:
+        with transaction.atomic():
+            Document.objects.filter(pk=document.pk).update(status="queued")  # never committed
+            fetch("SELECT no_such_column FROM kyc_document", [])
+
+    with pytest.raises(ProgrammingError):
+        update_then_fail()
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        fetch("SELECT no_such_column FROM kyc_document", [])  # the first statement, sent with the BEGIN
+    assert connection.get_autocommit()
+    assert connection.connection.autocommit
+    table = connection.ops.quote_name(Document._meta.db_table)
+    with transaction.atomic():
+        assert fetch(f"SELECT status FROM {table} WHERE id = %s", [document.pk]) == [(document.status,)]  # noqa: S608
+        Document.objects.filter(pk=document.pk).update(status="processing")
+    assert Document.objects.get(pk=document.pk).status == "processing"
 
 
 def _other_connection_sees(sql: str, params: list) -> list:
@@ -449,6 +499,70 @@ def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(
     assert AuditEvent.objects.get(pk=first.pk).action == "document.test_changed"
     assert AuditEvent.objects.get(pk=second.pk).seq == first.seq + 1
     assert Document.objects.get(pk=document.pk).status == "queued"
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_can_take_its_chain_lock_and_head_ahead_with_the_next_round_trip(case, monkeypatch):
+    """``audit_chain_ahead``: the chain's lock and head go out with the next statements (here a read), so
+    the batch's end only writes its events, with the case's locked update, in the COMMIT's round trip."""
+    from kyc.models import Case
+    from kyc.rows import deferred_writes, fetch
+    from kyc.services.audit import audit_batch, audit_chain_ahead, audit_record, audit_verify
+
+    _postgres_only()
+    audit_record(actor=None, action="case.test_before", obj=case, case_id=case.pk)  # the chain has a head
+    document = bare_document(case)
+    table = connection.ops.quote_name(Document._meta.db_table)
+    connection.ensure_connection()
+    with RoundTrips() as trips, transaction.atomic(), deferred_writes(commit=True), audit_batch():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        audit_chain_ahead(case.pk)
+        document.status = "queued"
+        update_row(document, ["status"])
+        rows = fetch(f"SELECT status FROM {table} WHERE id = %s", [document.pk])  # noqa: S608
+        assert rows == [("queued",)]
+        locked.routing_reason = "test"
+        update_row(locked, ["routing_reason"], locked=True)  # no answer to check: goes with the COMMIT
+        audit_record(actor=None, action="document.test_changed", obj=document, case_id=case.pk)
+        audit_record(actor=None, action="case.test_changed", obj=locked, case_id=case.pk)
+    sent = trips.trips()
+    # BEGIN (the ORM's); the case's lock; the write, chain lock, head and read; the rest with the COMMIT
+    assert len(sent) == 4, [[message[:50] for message in trip] for trip in sent]
+    assert any("pg_advisory_xact_lock" in message for message in sent[2])
+    assert not any("pg_advisory_xact_lock" in message for message in sent[3])
+    assert any("COMMIT" in message for message in sent[3])
+    assert any("UPDATE" in message for message in sent[3])
+    before = AuditEvent.objects.get(action="case.test_before")
+    events = list(AuditEvent.objects.filter(chain=before.chain, seq__gt=before.seq).order_by("seq"))
+    assert [e.action for e in events] == ["document.test_changed", "case.test_changed"]
+    assert [e.seq for e in events] == [before.seq + 1, before.seq + 2]
+    assert events[0].prev_hash == before.hash
+    assert Case.objects.get(pk=case.pk).routing_reason == "test"
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_taken_ahead_is_the_chain_of_every_event_and_rolls_back_with_a_savepoint(case):
+    """The chain taken ahead is the transaction's (an event keyed otherwise still goes to it), and a lock
+    and head taken in a savepoint that rolled back are taken again (PostgreSQL releases a lock taken in a
+    savepoint with it)."""
+    from kyc.rows import deferred_writes, send_pending
+    from kyc.services.audit import audit_batch, audit_chain_ahead, audit_record, audit_verify
+
+    _postgres_only()
+    document = bare_document(case)
+    connection.ensure_connection()
+    with RoundTrips() as trips, transaction.atomic(), deferred_writes(), audit_batch():
+        with transaction.atomic():  # a savepoint
+            audit_chain_ahead(case.pk)
+            send_pending()  # the chain's lock and head read go out here, and are rolled back below
+            transaction.set_rollback(True)
+        audit_record(actor=None, action="document.test_other_key", obj=document)  # no case: keyed by document
+    # the lock went with the savepoint (PostgreSQL releases it there): the batch took it again
+    assert sum("pg_advisory_xact_lock" in message for message in trips.sent) == 2
+    event = AuditEvent.objects.get(action="document.test_other_key")
+    assert event.chain == AuditEvent.objects.filter(case_id=case.pk).first().chain
     assert audit_verify().ok
 
 

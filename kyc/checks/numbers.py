@@ -9,7 +9,7 @@ from kyc.checks.text import mask_number
 from ocr_providers.checkdigits import hkid_is_valid, hkid_normalise
 from ocr_providers.documents import DocumentType, Side
 
-__all__ = ["check_duplicate_document_number", "check_hkid_check_digit", "number_field"]
+__all__ = ["check_duplicate_document_number", "check_hkid_check_digit", "duplicate_number", "number_field"]
 
 HKID_CHECK_DIGIT = "hkid_check_digit"
 DUPLICATE = "duplicate_document_number"
@@ -35,6 +35,16 @@ def number_field(inp: CheckInput) -> tuple[str, str] | None:
     if inp.side == Side.FRONT:
         return str(inp.document_type), "document_number"
     return None
+
+
+def duplicate_number(inp: CheckInput) -> tuple[str, str] | None:
+    """``(namespace, number)``: what the duplicate check looks up for this side, ``None`` when it looks
+    nothing up (no number on this side, or none read). A caller can read it ahead of the check."""
+    located = number_field(inp)
+    if located is None:
+        return None
+    number = inp.text(located[1])
+    return None if number is None else (located[0], number)
 
 
 def check_hkid_check_digit(inp: CheckInput) -> CheckOutcome:
@@ -63,9 +73,10 @@ def check_duplicate_document_number(inp: CheckInput) -> CheckOutcome:
     data: dict[str, object] = {"namespace": namespace, "field": name}
     if inp.duplicate_lookup is None:
         return CheckOutcome(DUPLICATE, NOT_AVAILABLE, "No duplicate lookup was available.", data)
-    number = inp.text(name)
-    if number is None:
+    key = duplicate_number(inp)
+    if key is None:
         return CheckOutcome(DUPLICATE, NOT_AVAILABLE, "The document number was not read.", data)
+    number = key[1]
     others = list(dict.fromkeys(inp.duplicate_lookup(namespace, number)))
     if not others:
         return CheckOutcome(DUPLICATE, PASS, "No other applicant holds this number.", data)

@@ -191,6 +191,26 @@ def audit_batch() -> Iterator[None]:
         _append(kept)
 
 
+def audit_chain_ahead(key: Any) -> None:
+    """Inside ``audit_batch`` with deferred writes (kyc.rows): take the transaction's chain lock (the
+    chain of ``key``, which its events then all go to, as when the first event's key is ``key``) and
+    read the chain's head with the transaction's next round trip, instead of in a round trip of their
+    own when the batch ends. The lock is then held from that round trip to the commit. Elsewhere, or
+    when the head is already known, nothing: the batch locks and reads at its end as usual."""
+    if getattr(connection, "_kyc_audit_batch", None) is None:
+        return
+    chain = _chain_for(key)
+    if _cached_head(chain) is not None:
+        return
+
+    def head(cursor: Any) -> None:
+        row = cursor.fetchone()
+        _remember_head(chain, *((int(row[0]), str(row[1])) if row else (0, GENESIS)))
+
+    if rows.defer_read(_LOCK, [_CHAIN_LOCK_SPACE, chain], lambda cursor: None):
+        rows.defer_read(_HEAD, [chain], head)
+
+
 def _append(events: list[AuditEvent]) -> None:
     """Chain ``events`` (all of one transaction, so of one chain) after the chain's head and write them."""
     chain = events[0].chain

@@ -90,7 +90,7 @@ def _case_transition(
     if to in CASE_TERMINAL:
         case.closed_at = timezone.now()
         fields.append("closed_at")
-    rows.update_row(case, fields)
+    rows.update_row(case, fields, locked=True)
     audit_record(
         actor=actor, action=action, obj=case, case_id=case.pk, data={"from": current, "to": to, **(data or {})}
     )

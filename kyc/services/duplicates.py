@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from typing import Any
 
 from kyc import crypto
 from kyc.checks.numbers import HOLDERS_SHOWN
@@ -12,27 +13,54 @@ from kyc.rows import Converters, column, converted, converters_for, fetch, param
 
 
 @cache
-def _holders_read() -> tuple[str, Converters]:
+def _holders_read(of_document: bool = False) -> tuple[str, Converters]:
     """Applicants other than one whose current fields carry a blind index: one statement per process
-    (every OCR job runs it), through the field's index."""
+    (every OCR job runs it), through the field's index. ``of_document``: the applicant left out is
+    given by one of their documents (the pipeline's finish knows the document before it has read it)."""
     holder = column(Case, "applicant", "c")
+    other = "%s"
+    if of_document:
+        other = (
+            f"(SELECT {column(Case, 'applicant', 'c2')} FROM {table(Case)} c2 "  # noqa: S608
+            f"JOIN {table(Document)} d2 ON {column(Document, 'case', 'd2')} = {column(Case, 'id', 'c2')} "
+            f"WHERE {column(Document, 'id', 'd2')} = %s)"
+        )
     sql = (
         f"SELECT DISTINCT {holder} FROM {table(ExtractedField)} f "  # noqa: S608 - names from the models' meta
         f"JOIN {table(Document)} d ON {column(Document, 'id', 'd')} = {column(ExtractedField, 'document', 'f')} "
         f"JOIN {table(Case)} c ON {column(Case, 'id', 'c')} = {column(Document, 'case', 'd')} "
         f"WHERE {column(ExtractedField, 'blind_index', 'f')} = %s AND {column(ExtractedField, 'is_current', 'f')} = %s "
-        f"AND {holder} <> %s LIMIT {HOLDERS_SHOWN + 1}"
+        f"AND {holder} <> {other} LIMIT {HOLDERS_SHOWN + 1}"
     )
     return sql, converters_for([Case._meta.get_field("applicant")])
 
 
-def duplicate_lookup_for(applicant: Applicant) -> Callable[[str, str], list[str]]:
+def holders_read(namespace: str, number: str, document_id: Any) -> tuple[str, list[Any]]:
+    """The statement that reads which applicants other than the holder of document ``document_id`` hold
+    ``number`` (``holders`` makes the lookup's answer of its rows): for a caller that sends it with
+    other statements, ahead of the check (``duplicate_lookup_for``'s ``known``)."""
+    sql, _ = _holders_read(of_document=True)
+    return sql, [crypto.blind_index(namespace, number), True, param(Document, "id", document_id)]
+
+
+def holders(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The lookup's answer from the rows of ``holders_read``."""
+    _, converters = _holders_read()
+    return sorted(str(converted(converters, row)[0]) for row in rows)
+
+
+def duplicate_lookup_for(
+    applicant: Applicant, known: Mapping[tuple[str, str], list[str]] | None = None
+) -> Callable[[str, str], list[str]]:
     """A function ``(namespace, number) -> ids of OTHER applicants holding that number``: at most
-    ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are more)."""
+    ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are more). ``known``: the
+    answers already read for some ``(namespace, number)`` (``holders_read``), given without a read."""
 
     def lookup(namespace: str, number: str) -> list[str]:
-        sql, converters = _holders_read()
+        if known and (namespace, number) in known:
+            return known[namespace, number]
+        sql, _ = _holders_read()
         params = [crypto.blind_index(namespace, number), True, param(Case, "applicant", applicant.pk)]
-        return sorted(str(converted(converters, row)[0]) for row in fetch(sql, params))
+        return holders(fetch(sql, params))
 
     return lookup

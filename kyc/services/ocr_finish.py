@@ -7,6 +7,7 @@ retry with backoff, fall back, or settle the document with the vendor's reason. 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -19,14 +20,15 @@ from django.utils import timezone
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner
 from kyc.routing import RouteStep
-from kyc.rows import column, deferred_writes, select_list, split_row, table, update_row
+from kyc.rows import column, deferred_writes, fetch_together, param, select_list, split_row, table, update_row
 from kyc.services import ocr_queue
-from kyc.services.audit import audit_batch, audit_record
+from kyc.services.audit import audit_batch, audit_chain_ahead, audit_record
 from kyc.services.cases import document_follow_decision
 from kyc.services.documents import _document_set_status
-from kyc.services.ocr_queue import SHORT_WAIT, attempt_rows, budget_used, document_rows, next_step
+from kyc.services.duplicates import holders
+from kyc.services.ocr_queue import SHORT_WAIT, attempt_rows, budget_used, next_step
 from kyc.services.providers import conf, provider_suspend
-from kyc.services.results import result_apply, result_checks
+from kyc.services.results import result_apply, result_checks, result_duplicate_read
 from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrResult
 
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
@@ -72,15 +74,18 @@ def _finish_sql() -> str:
     return sql
 
 
-def _lock_for_finish(document_id: Any) -> Document:
+def _lock_for_finish(
+    document_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = ()
+) -> tuple[Document, list[list[tuple[Any, ...]]]]:
     """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
-    the routing at the end), in one statement."""
-    found = document_rows(_finish_sql(), document_id)
+    the routing at the end), in one statement; and the rows of ``reads``, sent with it (one round trip,
+    the transaction's BEGIN first: kyc.rows.fetch_together)."""
+    found, *rows = fetch_together([(_finish_sql(), [param(Document, "id", document_id)]), *reads])
     if not found:
         raise Document.DoesNotExist(f"document {document_id} is gone")
     document, case, applicant, partner = split_row(found[0], [model for model, _, _ in _FINISH_JOIN])
     applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
-    return document  # type: ignore[return-value]
+    return document, rows  # type: ignore[return-value]
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
@@ -137,9 +142,17 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
     # chain's lock is held from there to the commit only. Its row writes (attempt, fields, portrait, checks,
     # statuses) go out in one round trip before the next read (kyc.rows.deferred_writes); the last of them
     # with the chain's lock and head read, and the events with the commit.
+    # The checks' one read (the duplicate lookup) is known from the answer alone: it goes with the lock.
+    duplicate = (
+        result_duplicate_read(claim.document_type, claim.side, claim.document_id, outcome)
+        if isinstance(outcome, OcrResult)
+        else None
+    )
     with transaction.atomic(), deferred_writes(commit=True), audit_batch():
         # The case is locked in the same statement, after the document, for routing at the end.
-        document = _lock_for_finish(claim.document_id)
+        document, read = _lock_for_finish(claim.document_id, [duplicate[1]] if duplicate else [])
+        known = {duplicate[0]: holders(read[0])} if duplicate else {}
+        audit_chain_ahead(document.case_id)  # the chain's lock and head go with the writes, not after them
         finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).
@@ -158,8 +171,8 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
             or document.ocr_run != claim.run
             or document.ocr_lease_until != claim.lease
         )
-        # The checks' one read (the duplicate lookup) before any write, so the writes go out together.
-        checked = result_checks(document, outcome) if isinstance(outcome, OcrResult) and not stale else []
+        # The checks before any write (their read is in), so the writes go out together.
+        checked = result_checks(document, outcome, known=known) if isinstance(outcome, OcrResult) and not stale else []
         _record_attempt(
             attempt,
             outcome,

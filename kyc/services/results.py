@@ -80,10 +80,32 @@ def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult)
     return stored
 
 
-def result_checks(document: Document, result: OcrResult) -> list[Any]:
+def result_duplicate_read(
+    document_type: str, side: str, document_id: Any, result: OcrResult
+) -> tuple[tuple[str, str], tuple[str, list[Any]]] | None:
+    """The duplicate-number check's one read, known from the result alone: ``((namespace, number),
+    statement)``, or ``None`` when the check reads nothing. The pipeline's finish sends the statement
+    with its lock read (one round trip) and gives the answer to ``result_checks`` as ``known``."""
+    from kyc.checks import CheckInput
+    from kyc.checks.numbers import duplicate_number
+    from kyc.services.duplicates import holders_read
+
+    if not _found(result):
+        return None
+    inp = CheckInput(
+        document_type=DocumentType(document_type), side=Side(side), fields=result.fields, today=timezone.localdate()
+    )
+    key = duplicate_number(inp)
+    return None if key is None else (key, holders_read(*key, document_id))
+
+
+def result_checks(
+    document: Document, result: OcrResult, *, known: dict[tuple[str, str], list[str]] | None = None
+) -> list[Any]:
     """Our own checks over ``result`` (none when it found no field): plain functions, but for the
-    duplicate-number lookup, a read of other applicants' fields. The pipeline runs them before it
-    writes anything of the result, so its writes can go out together (kyc.rows.deferred_writes)."""
+    duplicate-number lookup, a read of other applicants' fields (none when ``known`` holds its answer:
+    ``result_duplicate_read``). The pipeline runs them before it writes anything of the result, so its
+    writes can go out together (kyc.rows.deferred_writes)."""
     from kyc.checks import CheckInput, run_checks
     from kyc.services.duplicates import duplicate_lookup_for
 
@@ -101,7 +123,7 @@ def result_checks(document: Document, result: OcrResult) -> list[Any]:
         declared={k: v for k, v in declared.items() if v},
         today=timezone.localdate(),
         expiry_warning_days=settings.KYC_EXPIRY_WARNING_DAYS,
-        duplicate_lookup=duplicate_lookup_for(applicant),
+        duplicate_lookup=duplicate_lookup_for(applicant, known),
     )
     outcomes = list(run_checks(inp))
     if result.document_type and result.document_type.value != document.document_type:
