@@ -203,10 +203,11 @@ def busy_workers(cluster: subprocess.Popen) -> list[int]:
 
 
 def small_image(index: int) -> bytes:
-    """A distinct, valid, tiny PNG per document (the emulator answers from its samples, not the pixels)."""
+    """A distinct, valid, tiny PNG per document, up to 65,536 of them (the emulator answers its samples,
+    numbered by the image's digest: another image, another document number)."""
     from PIL import Image
 
-    image = Image.new("RGB", (320, 200), (200, 200 - index % 150, 180))
+    image = Image.new("RGB", (320, 200), (200, index % 256, index // 256 % 256))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
@@ -377,12 +378,16 @@ class Run:
         keep: bool = False,
         **env_extra: str,
     ) -> None:
-        from ocr_providers.emulator.server import VendorEmulator
+        from ocr_providers.emulator import VendorEmulator, numbered_samples_reader
 
         self.db = f"kyc_bench_{name}_{int(time.time())}"
         self.var = Path(tempfile.mkdtemp(prefix=f"kyc-bench-{name}-"))
         self.keep = keep
-        self.emulator = VendorEmulator(latency_ms=latency_ms, quotas=quotas, fail_rate=fail_rate, seed=1)
+        # Each document its own numbers (derived from its image): with the fixed samples every document
+        # carried the same ones, and each job's duplicate-number check read every document before it.
+        self.emulator = VendorEmulator(
+            latency_ms=latency_ms, quotas=quotas, fail_rate=fail_rate, seed=1, reader=numbered_samples_reader()
+        )
         self.quotas = quotas
         self.env_extra = env_extra
         self.clusters: list[subprocess.Popen] = []

@@ -8,13 +8,14 @@ In-process::
 
 Out of process: ``python manage.py ocr_emulator --port P`` and ``EmulatorControl("http://127.0.0.1:P")``.
 Unscripted answers are FIXED SAMPLES (``samples.SAMPLES``) unless a reader is plugged in:
-``VendorEmulator(reader=engine_reader())`` answers with what the offline engine reads in the image.
+``VendorEmulator(reader=engine_reader())`` answers with what the offline engine reads in the image, and
+``reader=numbered_samples_reader()`` the samples with numbers derived from the image (no OCR).
 """
 
 from ocr_providers.emulator.control import EmulatorControl
 from ocr_providers.emulator.formats import FORMATTERS
 from ocr_providers.emulator.reader import engine_reader
-from ocr_providers.emulator.samples import SAMPLES
+from ocr_providers.emulator.samples import SAMPLES, numbered_samples_reader
 from ocr_providers.emulator.script import FAULT_KINDS, Answer, Fault, VendorError, parse_quota
 from ocr_providers.emulator.server import VendorEmulator
 from ocr_providers.emulator.state import Credentials, Unreadable
@@ -31,5 +32,6 @@ __all__ = [
     "VendorEmulator",
     "VendorError",
     "engine_reader",
+    "numbered_samples_reader",
     "parse_quota",
 ]

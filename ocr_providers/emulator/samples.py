@@ -3,19 +3,26 @@
 These are synthetic canonical values, one set per document side, formatted per vendor action by
 ``formats``. They do not depend on the image sent. ``VendorEmulator(reader=engine_reader())`` (the
 default of ``manage.py ocr_emulator``; ``--samples`` keeps these) answers with what the offline engine
-reads in the image instead.
+reads in the image instead, and ``reader=numbered_samples_reader()`` these samples with numbers that
+depend on the image (the benchmarks: each document its own number, without OCR).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from ocr_providers.checkdigits import hkid_check_char
 from ocr_providers.documents import DocumentType, Side
+from ocr_providers.machine_codes import build_eep, build_mtp, build_td3
 
-__all__ = ["PORTRAIT_B64", "SAMPLES"]
+if TYPE_CHECKING:
+    from ocr_providers.emulator.state import Reader
+
+__all__ = ["PORTRAIT_B64", "SAMPLES", "numbered_sample", "numbered_samples_reader"]
 
 
 def _placeholder_portrait() -> bytes:
@@ -74,3 +81,64 @@ SAMPLES: dict[tuple[DocumentType, Side], dict[str, Any]] = {
         "hkid_name": "CHAN, SIU MING", "hkid_number": f"{_HKID}({hkid_check_char(_HKID)})",
     },
 }  # fmt: skip
+
+
+def numbered_samples_reader() -> Reader:
+    """A ``Reader`` that answers the FIXED SAMPLE of the requested side, but with its document number (and
+    the machine code that carries it, rebuilt with right check digits) derived from the image: another
+    image gets other numbers, as another document would, and the same image the same ones. For load
+    runs, where every document carrying the same numbers would make each duplicate-number check find
+    every document read before it. Costs a SHA-256 of the image, no OCR."""
+
+    def read(image: bytes, document_type: DocumentType, side: Side) -> tuple[DocumentType, Side, dict[str, Any]]:
+        return document_type, side, numbered_sample(image, document_type, side)
+
+    return read
+
+
+def numbered_sample(image: bytes, document_type: DocumentType, side: Side) -> dict[str, Any]:
+    """``SAMPLES[(document_type, side)]`` with the numbers derived from ``image`` (see
+    ``numbered_samples_reader``)."""
+    fields = dict(SAMPLES[(document_type, side)])
+    digits = f"{int.from_bytes(hashlib.sha256(image).digest()[:8], 'big') % 10**8:08d}"
+    hkid = f"{chr(ord('A') + int(digits[:2]) % 26)}{digits[2:8]}"
+    birth, expiry = (date.fromisoformat(fields[k]) if k in fields else None for k in ("birth_date", "expiry_date"))
+    if document_type is DocumentType.HK_ID_CARD:
+        fields["document_number"] = f"{hkid}({hkid_check_char(hkid)})"
+    elif document_type is DocumentType.MAINLAND_TRAVEL_PERMIT and side is Side.BACK:
+        fields["hkid_number"] = f"{hkid}({hkid_check_char(hkid)})"
+    elif document_type is DocumentType.CN_PASSPORT:
+        fields["document_number"] = number = f"E{digits}"
+        fields["mrz"] = "\n".join(
+            build_td3(
+                issuing_state=fields["country_code"],
+                surname=fields["surname_en"],
+                given_names=fields["given_names_en"],
+                document_number=number,
+                nationality=fields["nationality"],
+                birth_date=birth,
+                sex=fields["sex"],
+                expiry_date=expiry,
+            )
+        )
+    elif document_type is DocumentType.EXIT_ENTRY_PERMIT and side is Side.FRONT:
+        fields["document_number"] = number = f"C{digits}"
+        fields["machine_code"] = build_eep(
+            document_number=number, expiry_date=expiry, birth_date=birth, document_code=fields["permit_type"]
+        )
+    elif document_type is DocumentType.MAINLAND_TRAVEL_PERMIT:
+        fields["document_number"] = number = f"H{digits}"
+        surname, _, given = fields["name_en"].partition(", ")
+        fields["machine_code"] = "\n".join(
+            build_mtp(
+                document_number=number,
+                expiry_date=expiry,
+                birth_date=birth,
+                name_zh=fields["name_zh"],
+                sex=fields["sex"],
+                issue_times=fields["issue_times"],
+                surname=surname,
+                given_names=given,
+            )
+        )
+    return fields

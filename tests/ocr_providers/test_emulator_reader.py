@@ -121,3 +121,53 @@ def test_unscripted_request_with_no_document_is_refused_as_the_vendor_would(engi
         provider.close()
     assert caught.value.code == "unreadable_image"
     assert engine_emulator.count(vendor="huawei", outcome="AIS.0105") == 1
+
+
+def test_numbered_samples_give_each_image_its_own_numbers_with_right_check_digits():
+    from ocr_providers.checkdigits import hkid_is_valid
+    from ocr_providers.emulator.samples import numbered_sample, numbered_samples_reader
+    from ocr_providers.machine_codes import parse_eep, parse_mtp, parse_td3
+
+    parsers = {PP: parse_td3, DocumentType.EXIT_ENTRY_PERMIT: parse_eep, MTP: parse_mtp}
+    numbers = {"document_number", "hkid_number", "mrz", "machine_code"}
+    for (doc, side), sample in SAMPLES.items():
+        one, again, two = (numbered_sample(image, doc, side) for image in (b"image one", b"image one", b"image two"))
+        assert one == again  # the same image, the same document
+        assert {k: v for k, v in one.items() if k not in numbers} == {
+            k: v for k, v in sample.items() if k not in numbers
+        }
+        for name in ("document_number", "hkid_number"):
+            if name in sample:
+                assert one[name] != two[name] != sample[name]
+                if doc is HK or name == "hkid_number":
+                    assert hkid_is_valid(one[name]), one[name]
+        code = one.get("mrz") or one.get("machine_code")
+        if code:
+            parsed = parsers[doc](code.split("\n"))
+            assert all(parsed.checks.values()), (doc, parsed.checks)
+            assert parsed.fields["document_number"] == one["document_number"]
+            assert parsed.fields["birth_date"] == one["birth_date"]
+            assert parsed.fields["expiry_date"] == one["expiry_date"]
+    assert numbered_samples_reader()(b"image one", MTP, B) == (MTP, B, numbered_sample(b"image one", MTP, B))
+
+
+def test_the_emulator_answers_numbered_samples_through_a_real_client():
+    from ocr_providers.emulator.samples import numbered_sample, numbered_samples_reader
+
+    with VendorEmulator(reader=numbered_samples_reader()) as emu:
+        provider = TencentOcrProvider(tencent_config(emu.url))
+        results = [
+            provider.recognize(OcrRequest(image=image, document_type=HK, side=F, action="HKIDCardOCR"))
+            for image in (_png("one"), _png("two"))
+        ]
+    numbers = [result.fields["document_number"].value for result in results]
+    assert numbers == [numbered_sample(_png(text), HK, F)["document_number"] for text in ("one", "two")]
+    assert numbers[0] != numbers[1]
+
+
+def _png(text: str) -> bytes:
+    image = Image.new("RGB", (64, 40), (255, 255, 255))
+    image.putpixel((1, 1), tuple(text.encode()[:3]))  # another text, another image
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
