@@ -102,7 +102,7 @@ def numbered_sample(image: bytes, document_type: DocumentType, side: Side) -> di
     fields = dict(SAMPLES[(document_type, side)])
     digits = f"{int.from_bytes(hashlib.sha256(image).digest()[:8], 'big') % 10**8:08d}"
     hkid = f"{chr(ord('A') + int(digits[:2]) % 26)}{digits[2:8]}"
-    birth, expiry = (date.fromisoformat(fields[k]) if k in fields else None for k in ("birth_date", "expiry_date"))
+    birth, expiry = (date.fromisoformat(fields.get(k, "2000-01-01")) for k in ("birth_date", "expiry_date"))
     if document_type is DocumentType.HK_ID_CARD:
         fields["document_number"] = f"{hkid}({hkid_check_char(hkid)})"
     elif document_type is DocumentType.MAINLAND_TRAVEL_PERMIT and side is Side.BACK:
