@@ -53,7 +53,9 @@ def main() -> int:
             if status != "extracted":
                 raise SystemExit(f"a job ended {status!r}: the figures would not be one job's cost")
         backend_after = backend_cpu()  # before the run drops its database and the connection's process
-    print(f"{len(walls)} jobs, one at a time, vendor latency {args.latency_ms:g} ms (the emulator runs in this process)")
+    print(
+        f"{len(walls)} jobs, one at a time, vendor latency {args.latency_ms:g} ms (the emulator runs in this process)"
+    )
     print(
         f"wall per job: median {statistics.median(walls) * 1000:.1f} ms, p95 "
         f"{sorted(walls)[int(0.95 * (len(walls) - 1))] * 1000:.1f} ms (our code, PostgreSQL round trips and commits; "

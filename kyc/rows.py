@@ -214,7 +214,7 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
     if pending:
         _local.pending = []  # these pass through the execute wrapper too: nothing left to send there
     statements = [(write.sql, write.params) for write in pending] + [(sql, list(params)) for sql, params in reads]
-    if statements and pipelines() and (len(statements) > 1 or commit or _opens_transaction()):
+    if statements and pipelines() and (len(statements) > 1 or commit):
         return _pipelined(pending, statements, commit=commit)
     for write in pending:
         with connection.cursor() as cursor:
@@ -223,49 +223,12 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
     return [fetch(sql, params) for sql, params in reads]
 
 
-def _opens_transaction() -> bool:
-    """Whether the next statement is the transaction's first (inside an atomic block, nothing sent yet):
-    psycopg would send its ``BEGIN`` before it as a round trip of its own (it waits for the answer even
-    in pipeline mode), where ``_pipelined`` sends it with the statements. Only where psycopg opens
-    transactions as this module expects (its ``_autocommit`` flag and ``_get_tx_start_command``)."""
-    from psycopg import pq
-
-    connection.ensure_connection()
-    raw = connection.connection
-    return (
-        raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        and raw.pgconn.pipeline_status == pq.PipelineStatus.OFF
-        and not raw.autocommit
-        and hasattr(raw, "_autocommit")
-        and hasattr(raw, "_get_tx_start_command")
-    )
-
-
-@contextmanager
-def _begun_with(raw: Any, begin: bool) -> Iterator[None]:
-    """With ``begin``: the statements sent in this block go out after the transaction's ``BEGIN`` (the
-    one psycopg would send, same isolation level), in the same round trip. psycopg sends its own BEGIN
-    only when its connection is not in autocommit mode: the flag is set for the block, and cleared
-    again once the pipeline has synced (psycopg then finds its transaction open, as after its own
-    BEGIN, and commits or rolls it back as usual)."""
-    if not begin:
-        yield
-        return
-    raw._autocommit = True
-    try:
-        raw.execute(raw._get_tx_start_command(), prepare=False)
-        yield
-    finally:
-        raw._autocommit = False
-
-
 def _pipelined(
     pending: list[_Write], statements: list[tuple[str, list[Any]]], *, commit: bool = False
 ) -> list[list[tuple[Any, ...]]]:
     cursors = []
-    raw, begin = connection.connection, _opens_transaction()
     try:
-        with connection.wrap_database_errors, raw.pipeline(), _begun_with(raw, begin):
+        with connection.wrap_database_errors, connection.connection.pipeline():
             for sql, params in statements:
                 cursor = connection.cursor()
                 cursors.append(cursor)
@@ -303,9 +266,8 @@ def param(model: type[models.Model], name: str, value: Any) -> Any:
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Every row of one statement, as the database driver returns them (see ``converted``). On
-    PostgreSQL it goes out with the writes waiting before it, or as a transaction's first statement with
-    the ``BEGIN``, in one round trip (``fetch_together``)."""
-    if pipelines() and (getattr(_local, "pending", None) or _opens_transaction()):
+    PostgreSQL it goes out with the writes waiting before it, in one round trip (``fetch_together``)."""
+    if pipelines() and getattr(_local, "pending", None):
         return fetch_together([(sql, params)])[0]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -235,8 +235,7 @@ def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
             fields = [ExtractedField(document=document, attempt=attempt, name=n, value="v") for n in ("a", "b")]
             insert_rows(fields, keys=False)
         assert len(queries) == 0  # nothing sent yet
-        # a read sends what waits first, and sees it (the transaction's first statement: all of them go
-        # out in one pipeline, after the BEGIN)
+        # a read sends what waits first, in the same round trip, and sees it
         sql = f"SELECT status FROM {connection.ops.quote_name(Document._meta.db_table)} WHERE id = %s"  # noqa: S608
         assert fetch(sql, [Document._meta.pk.get_db_prep_value(document.pk, connection)]) == [("processing",)]
         assert (spy.opened, spy.statements) == (1, 5)
@@ -276,50 +275,27 @@ def test_an_insert_that_reads_its_keys_back_waits_too_and_has_them_once_sent(cas
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transactions_first_statement_goes_out_with_its_begin(case):
-    from kyc.rows import fetch
-
-    _postgres_only()
-    table = connection.ops.quote_name(Document._meta.db_table)
-    document = bare_document(case)
-    key = Document._meta.pk.get_db_prep_value(document.pk, connection)
-    with RoundTrips() as trips, transaction.atomic():
-        assert fetch(f"SELECT status FROM {table} WHERE id = %s", [key]) == [(document.status,)]  # noqa: S608
-        assert connection.connection.autocommit is False  # psycopg's own view: in its transaction
-        Document.objects.filter(pk=document.pk).update(status="queued")
-    first = trips.trips()[0]
-    assert any("BEGIN" in message for message in first)
-    assert any("SELECT status" in message for message in first)  # no round trip of its own for BEGIN
-    assert trips.count == 3  # BEGIN with the read; the update; COMMIT
-    assert connection.get_autocommit()  # Django's view and psycopg's agree again
-    assert connection.connection.autocommit
-    assert Document.objects.get(pk=document.pk).status == "queued"  # committed
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_failing_first_statement_rolls_its_transaction_back_and_the_connection_goes_on(case):
+def test_a_read_that_fails_with_the_writes_waiting_before_it_rolls_them_back(case):
+    """``fetch`` sends the writes waiting before it in its round trip: when it fails, they go with it, and
+    the connection goes on."""
     from django.db import ProgrammingError
 
-    from kyc.rows import fetch
+    from kyc.rows import deferred_writes, fetch
 
     _postgres_only()
     document = bare_document(case)
+    table = connection.ops.quote_name(Document._meta.db_table)
 
-    def update_then_fail() -> None:
-        with transaction.atomic():
-            Document.objects.filter(pk=document.pk).update(status="queued")  # never committed
-            fetch("SELECT no_such_column FROM kyc_document", [])
+    def write_then_fail(status: str, column: str) -> list:
+        with transaction.atomic(), deferred_writes():
+            document.status = status
+            update_row(document, ["status"])
+            return fetch(f"SELECT {column} FROM {table} WHERE id = %s", [document.pk])  # noqa: S608
 
     with pytest.raises(ProgrammingError):
-        update_then_fail()
-    with pytest.raises(ProgrammingError), transaction.atomic():
-        fetch("SELECT no_such_column FROM kyc_document", [])  # the first statement, sent with the BEGIN
-    assert connection.get_autocommit()
-    assert connection.connection.autocommit
-    table = connection.ops.quote_name(Document._meta.db_table)
-    with transaction.atomic():
-        assert fetch(f"SELECT status FROM {table} WHERE id = %s", [document.pk]) == [(document.status,)]  # noqa: S608
-        Document.objects.filter(pk=document.pk).update(status="processing")
+        write_then_fail("queued", "no_such_column")
+    assert Document.objects.get(pk=document.pk).status == "received"  # the update went with the read
+    assert write_then_fail("processing", "status") == [("processing",)]
     assert Document.objects.get(pk=document.pk).status == "processing"
 
 

@@ -408,10 +408,10 @@ def test_one_job_costs_a_bounded_number_of_queries(document, django_capture_on_c
 def test_one_job_makes_a_bounded_number_of_round_trips(partner, monkeypatch):
     """Each round trip after the vendor's answer costs the most (a PostgreSQL backend and a worker that
     slept through the call wake up cold): the job's are counted from libpq's own trace. The plan read;
-    the claim (its BEGIN with the lock read; the attempt and status writes with the audit chain's lock and
-    head; the event with the COMMIT); the finish, three (BEGIN with the lock read and the duplicate
-    lookup; the writes with the chain's lock and head and the routing reads; the case's routing and the
-    events with the COMMIT)."""
+    the claim (BEGIN; the lock read; the attempt and status writes with the audit chain's lock and head;
+    the event with the COMMIT); the finish, four (BEGIN; the lock read with the duplicate lookup; the
+    writes with the chain's lock and head and the routing reads; the case's routing and the events with
+    the COMMIT). (Sending BEGIN with the first read saved two more, but measured slower under load.)"""
     from django.db import connection
 
     from kyc.services.cases import applicant_create, case_open
@@ -428,7 +428,7 @@ def test_one_job_makes_a_bounded_number_of_round_trips(partner, monkeypatch):
     ScriptedProvider.script.append(truth_result("hk_id_card"))
     with RoundTrips() as trips:
         assert ocr.ocr_document_run(document_id=document.pk) == DocumentStatus.EXTRACTED
-    assert trips.count <= 7, "\n".join(" | ".join(m[:60] for m in trip) for trip in trips.trips())
+    assert trips.count <= 9, "\n".join(" | ".join(m[:60] for m in trip) for trip in trips.trips())
     assert Document.objects.get(pk=document.pk).status == DocumentStatus.EXTRACTED
 
 
