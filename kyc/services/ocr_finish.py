@@ -78,8 +78,8 @@ def _lock_for_finish(
     document_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = ()
 ) -> tuple[Document, list[list[tuple[Any, ...]]]]:
     """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
-    the routing at the end), in one statement; and the rows of ``reads``, sent with it (one round trip,
-    the transaction's BEGIN first: kyc.rows.fetch_together)."""
+    the routing at the end), in one statement; and the rows of ``reads``, sent with it (one round trip:
+    kyc.rows.fetch_together)."""
     found, *rows = fetch_together([(_finish_sql(), [param(Document, "id", document_id)]), *reads])
     if not found:
         raise Document.DoesNotExist(f"document {document_id} is gone")
@@ -138,10 +138,10 @@ def _record_attempt(
 
 
 def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
-    # The finish's audit events (status change, routing) are written together at its end: the audit
-    # chain's lock is held from there to the commit only. Its row writes (attempt, fields, portrait, checks,
-    # statuses) go out in one round trip before the next read (kyc.rows.deferred_writes); the last of them
-    # with the chain's lock and head read, and the events with the commit.
+    # Its row writes (attempt, fields, portrait, checks, statuses) go out in one round trip before the next
+    # read (kyc.rows.deferred_writes), with the audit chain's lock and head (taken ahead: the lock is held
+    # from there to the commit) and routing's reads. The audit events (status change, routing) are written
+    # together at the end, with the case's routing update and the commit, in one more round trip.
     # The checks' one read (the duplicate lookup) is known from the answer alone: it goes with the lock.
     duplicate = (
         result_duplicate_read(claim.document_type, claim.side, claim.document_id, outcome)
