@@ -102,7 +102,7 @@ class RoundTrips:
 
     @property
     def count(self) -> int:
-        return sum(1 for message in self.sent if message == "Sync" or message.startswith("Query\t"))
+        return len(self.trips())
 
     def trips(self) -> list[list[str]]:
         """The client's messages grouped by round trip (each ends with its Sync or Query)."""

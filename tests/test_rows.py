@@ -208,6 +208,15 @@ def _postgres_only():
         pytest.skip("pipeline mode is PostgreSQL's (elsewhere the block sends each write at once)")
 
 
+def _spied_document(case, monkeypatch):
+    """On PostgreSQL (else the test is skipped): a document of ``case``, and a spy on the connection's
+    pipelines."""
+    _postgres_only()
+    document = bare_document(case)
+    connection.ensure_connection()
+    return document, _PipelineSpy(monkeypatch)
+
+
 def _document_with_attempt(case):
     """On PostgreSQL (else the test is skipped): a document of ``case`` and one attempt of it."""
     _postgres_only()
@@ -255,10 +264,7 @@ def test_deferred_writes_go_out_together_in_program_order(case, monkeypatch):
 def test_an_insert_that_reads_its_keys_back_waits_too_and_has_them_once_sent(case, monkeypatch):
     from kyc.rows import deferred_writes, send_pending
 
-    _postgres_only()
-    document = bare_document(case)
-    connection.ensure_connection()
-    spy = _PipelineSpy(monkeypatch)
+    document, spy = _spied_document(case, monkeypatch)
     with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
         attempts = [
             OcrAttempt(document=document, number=n, run=1, route_step=0, provider="t", action="A") for n in (1, 2)
@@ -433,10 +439,7 @@ def test_outside_postgresql_deferred_writes_send_each_write_at_once(case):
 def test_reads_go_out_with_the_writes_waiting_before_them_and_see_them(case, monkeypatch):
     from kyc.rows import deferred_writes, fetch_together
 
-    _postgres_only()
-    document = bare_document(case)
-    connection.ensure_connection()
-    spy = _PipelineSpy(monkeypatch)
+    document, spy = _spied_document(case, monkeypatch)
     table = connection.ops.quote_name(Document._meta.db_table)
     key = Document._meta.pk.get_db_prep_value(document.pk, connection)
     with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
@@ -459,10 +462,7 @@ def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(
     from kyc.rows import deferred_writes
     from kyc.services.audit import audit_record, audit_verify
 
-    _postgres_only()
-    document = bare_document(case)
-    connection.ensure_connection()
-    spy = _PipelineSpy(monkeypatch)
+    document, spy = _spied_document(case, monkeypatch)
     with transaction.atomic(), connection.execute_wrapper(spy), deferred_writes():
         document.status = "queued"
         update_row(document, ["status"])

@@ -67,7 +67,7 @@ def _lock_chain_and_read_head(chain: int) -> tuple[int, str] | None:
     parameters: the chain is an int, formatted in)."""
     if rows.pipelines():  # two statements in one round trip, with any writes waiting before them
         _, head = rows.fetch_together([(_LOCK, [_CHAIN_LOCK_SPACE, chain]), (_HEAD, [chain])])
-        return (int(head[0][0]), str(head[0][1])) if head else None
+        return _head(head[0] if head else None)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # integers only: no parameters, so the simple protocol
             both = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_SPACE:d}, {chain:d}); {_HEAD % f'{chain:d}'}"
@@ -76,6 +76,11 @@ def _lock_chain_and_read_head(chain: int) -> tuple[int, str] | None:
         else:  # SQLite serialises writers: the transaction that writes already holds the database
             cursor.execute(_HEAD, [chain])
         row = cursor.fetchone()
+    return _head(row)
+
+
+def _head(row: Any) -> tuple[int, str] | None:
+    """``(seq, hash)`` of the chain's head from its row (``None``: the chain has no event yet)."""
     return (int(row[0]), str(row[1])) if row else None
 
 
@@ -204,8 +209,7 @@ def audit_chain_ahead(key: Any) -> None:
         return
 
     def head(cursor: Any) -> None:
-        row = cursor.fetchone()
-        _remember_head(chain, *((int(row[0]), str(row[1])) if row else (0, GENESIS)))
+        _remember_head(chain, *(_head(cursor.fetchone()) or (0, GENESIS)))
 
     if rows.defer_read(_LOCK, [_CHAIN_LOCK_SPACE, chain], lambda cursor: None):
         rows.defer_read(_HEAD, [chain], head)

@@ -8,29 +8,27 @@ from typing import Any
 
 from kyc import crypto
 from kyc.checks.numbers import HOLDERS_SHOWN
-from kyc.models import Applicant, Case, Document, ExtractedField
+from kyc.models import Case, Document, ExtractedField
 from kyc.rows import Converters, column, converted, converters_for, fetch, param, table
 
 
 @cache
-def _holders_read(of_document: bool = False) -> tuple[str, Converters]:
-    """Applicants other than one whose current fields carry a blind index: one statement per process
-    (every OCR job runs it), through the field's index. ``of_document``: the applicant left out is
-    given by one of their documents (the pipeline's finish knows the document before it has read it)."""
+def _holders_read() -> tuple[str, Converters]:
+    """Applicants other than the holder of a document whose current fields carry a blind index: one
+    statement per process (every OCR job runs it), through the field's index. The applicant left out is
+    given by one of their documents, so the pipeline's finish can send it before it has read the document."""
     holder = column(Case, "applicant", "c")
-    other = "%s"
-    if of_document:
-        other = (
-            f"(SELECT {column(Case, 'applicant', 'c2')} FROM {table(Case)} c2 "  # noqa: S608
-            f"JOIN {table(Document)} d2 ON {column(Document, 'case', 'd2')} = {column(Case, 'id', 'c2')} "
-            f"WHERE {column(Document, 'id', 'd2')} = %s)"
-        )
+    own = (
+        f"(SELECT {column(Case, 'applicant', 'c2')} FROM {table(Case)} c2 "  # noqa: S608
+        f"JOIN {table(Document)} d2 ON {column(Document, 'case', 'd2')} = {column(Case, 'id', 'c2')} "
+        f"WHERE {column(Document, 'id', 'd2')} = %s)"
+    )
     sql = (
         f"SELECT DISTINCT {holder} FROM {table(ExtractedField)} f "  # noqa: S608 - names from the models' meta
         f"JOIN {table(Document)} d ON {column(Document, 'id', 'd')} = {column(ExtractedField, 'document', 'f')} "
         f"JOIN {table(Case)} c ON {column(Case, 'id', 'c')} = {column(Document, 'case', 'd')} "
         f"WHERE {column(ExtractedField, 'blind_index', 'f')} = %s AND {column(ExtractedField, 'is_current', 'f')} = %s "
-        f"AND {holder} <> {other} LIMIT {HOLDERS_SHOWN + 1}"
+        f"AND {holder} <> {own} LIMIT {HOLDERS_SHOWN + 1}"
     )
     return sql, converters_for([Case._meta.get_field("applicant")])
 
@@ -39,7 +37,7 @@ def holders_read(namespace: str, number: str, document_id: Any) -> tuple[str, li
     """The statement that reads which applicants other than the holder of document ``document_id`` hold
     ``number`` (``holders`` makes the lookup's answer of its rows): for a caller that sends it with
     other statements, ahead of the check (``duplicate_lookup_for``'s ``known``)."""
-    sql, _ = _holders_read(of_document=True)
+    sql, _ = _holders_read()
     return sql, [crypto.blind_index(namespace, number), True, param(Document, "id", document_id)]
 
 
@@ -50,17 +48,15 @@ def holders(rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def duplicate_lookup_for(
-    applicant: Applicant, known: Mapping[tuple[str, str], list[str]] | None = None
+    document_id: Any, known: Mapping[tuple[str, str], list[str]] | None = None
 ) -> Callable[[str, str], list[str]]:
-    """A function ``(namespace, number) -> ids of OTHER applicants holding that number``: at most
-    ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are more). ``known``: the
-    answers already read for some ``(namespace, number)`` (``holders_read``), given without a read."""
+    """A function ``(namespace, number) -> ids of applicants other than the document's holder holding
+    that number``: at most ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are
+    more). ``known``: the answers already read for some ``(namespace, number)`` (``holders_read``)."""
 
     def lookup(namespace: str, number: str) -> list[str]:
         if known and (namespace, number) in known:
             return known[namespace, number]
-        sql, _ = _holders_read()
-        params = [crypto.blind_index(namespace, number), True, param(Case, "applicant", applicant.pk)]
-        return holders(fetch(sql, params))
+        return holders(fetch(*holders_read(namespace, number, document_id)))
 
     return lookup

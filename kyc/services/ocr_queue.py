@@ -164,6 +164,6 @@ def next_step(document: Document, rows: list[tuple[int, int, int, str]] | None =
 
 
 def document_rows(sql: str, document_id: Any) -> list[tuple[Any, ...]]:
-    """The rows of one of the pipeline's reads of a document (the claim's lock, the finish's joined read),
-    for the document ``document_id``."""
+    """The rows of one of the pipeline's reads of a document (the plan's, the claim's lock), for the
+    document ``document_id``."""
     return fetch(sql, [Document._meta.pk.get_db_prep_value(document_id, connection)])

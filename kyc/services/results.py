@@ -123,7 +123,7 @@ def result_checks(
         declared={k: v for k, v in declared.items() if v},
         today=timezone.localdate(),
         expiry_warning_days=settings.KYC_EXPIRY_WARNING_DAYS,
-        duplicate_lookup=duplicate_lookup_for(applicant, known),
+        duplicate_lookup=duplicate_lookup_for(document.pk, known),
     )
     outcomes = list(run_checks(inp))
     if result.document_type and result.document_type.value != document.document_type:

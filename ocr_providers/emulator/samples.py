@@ -102,7 +102,6 @@ def numbered_sample(image: bytes, document_type: DocumentType, side: Side) -> di
     fields = dict(SAMPLES[(document_type, side)])
     digits = f"{int.from_bytes(hashlib.sha256(image).digest()[:8], 'big') % 10**8:08d}"
     hkid = f"{chr(ord('A') + int(digits[:2]) % 26)}{digits[2:8]}"
-    birth, expiry = (date.fromisoformat(fields.get(k, "2000-01-01")) for k in ("birth_date", "expiry_date"))
     if document_type is DocumentType.HK_ID_CARD:
         fields["document_number"] = f"{hkid}({hkid_check_char(hkid)})"
     elif document_type is DocumentType.MAINLAND_TRAVEL_PERMIT and side is Side.BACK:
@@ -116,15 +115,18 @@ def numbered_sample(image: bytes, document_type: DocumentType, side: Side) -> di
                 given_names=fields["given_names_en"],
                 document_number=number,
                 nationality=fields["nationality"],
-                birth_date=birth,
+                birth_date=date.fromisoformat(fields["birth_date"]),
                 sex=fields["sex"],
-                expiry_date=expiry,
+                expiry_date=date.fromisoformat(fields["expiry_date"]),
             )
         )
     elif document_type is DocumentType.EXIT_ENTRY_PERMIT and side is Side.FRONT:
         fields["document_number"] = number = f"C{digits}"
         fields["machine_code"] = build_eep(
-            document_number=number, expiry_date=expiry, birth_date=birth, document_code=fields["permit_type"]
+            document_number=number,
+            expiry_date=date.fromisoformat(fields["expiry_date"]),
+            birth_date=date.fromisoformat(fields["birth_date"]),
+            document_code=fields["permit_type"],
         )
     elif document_type is DocumentType.MAINLAND_TRAVEL_PERMIT:
         fields["document_number"] = number = f"H{digits}"
@@ -132,8 +134,8 @@ def numbered_sample(image: bytes, document_type: DocumentType, side: Side) -> di
         fields["machine_code"] = "\n".join(
             build_mtp(
                 document_number=number,
-                expiry_date=expiry,
-                birth_date=birth,
+                expiry_date=date.fromisoformat(fields["expiry_date"]),
+                birth_date=date.fromisoformat(fields["birth_date"]),
                 name_zh=fields["name_zh"],
                 sex=fields["sex"],
                 issue_times=fields["issue_times"],

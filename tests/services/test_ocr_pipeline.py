@@ -352,17 +352,17 @@ def test_an_applicant_holding_a_number_on_several_documents_is_named_once(
     check = Check.objects.get(document=other, code="duplicate_document_number")
     assert check.data["other_applicants"] == [str(case.applicant_id)]
     assert "1 other applicant." in check.detail
-    # the lookup itself returns each holder once (it used to return one row per stored field), and so
-    # does the read the pipeline's finish sends ahead with its lock read, which names the applicant
-    # left out by one of their documents; an answer known ahead is not read again
+    # the lookup itself returns each holder once (it used to return one row per stored field), leaving
+    # out the applicant of the document it is given, as does the read the pipeline's finish sends with
+    # its lock read; an answer known ahead is not read again
     from kyc.rows import fetch
     from kyc.services.duplicates import duplicate_lookup_for, holders, holders_read
 
     number = check.data["namespace"], truth_result("hk_id_card").fields["document_number"].value
-    assert duplicate_lookup_for(other_case.applicant)(*number) == [str(case.applicant_id)]
+    assert duplicate_lookup_for(other.pk)(*number) == [str(case.applicant_id)]
     assert holders(fetch(*holders_read(*number, other.pk))) == [str(case.applicant_id)]
     assert holders(fetch(*holders_read(*number, document.pk))) == [str(other_case.applicant_id)]
-    assert duplicate_lookup_for(other_case.applicant, {number: ["known"]})(*number) == ["known"]
+    assert duplicate_lookup_for(other.pk, {number: ["known"]})(*number) == ["known"]
 
 
 def test_an_hkid_number_on_a_travel_permit_back_matches_another_applicants_hkid(
