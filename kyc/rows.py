@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models, transaction
 
 
 @cache
@@ -46,29 +46,62 @@ def _insert_sql(model: type[models.Model], rows: int, returning: bool) -> str:
     return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql  # type: ignore[arg-type]
 
 
+# psycopg parses a statement's text for its placeholders on every execute, and caches the result only for
+# a statement of at most 4096 bytes and 50 parameters (``psycopg._queries``): a longer multi-row INSERT is
+# parsed again by a Python loop each time. Inserts are cut into statements within both limits, which go
+# out in the same round trip (``deferred_writes``); psycopg keeps each of them prepared too.
+CACHED_STATEMENT_LENGTH = 4096
+CACHED_STATEMENT_PARAMS = 50
+
+
+@cache
+def _rows_per_insert(model: type[models.Model], returning: bool) -> int:
+    """How many rows one INSERT of ``model`` carries: as many as keep it within psycopg's cache, at least one."""
+    width = len(_insert_columns(model))
+    rows = max(1, CACHED_STATEMENT_PARAMS // width)
+    while rows > 1 and len(_insert_sql(model, rows, returning)) > CACHED_STATEMENT_LENGTH:
+        rows -= 1
+    return rows
+
+
+def _db() -> Any:
+    """The default database's connection object itself: ``django.db.connection`` is a proxy that looks it
+    up (through asgiref's context-local storage) on every attribute read, and a row's values read it per
+    field."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def insert_rows(objs: Sequence[models.Model], *, keys: bool = True) -> None:
-    """INSERT ``objs`` (all of one model) in one statement, like ``bulk_create``. An auto-incremented
-    primary key is read back into each object (``keys=False``: not read, the caller does not need it);
-    every object is then marked as saved. Inside ``deferred_writes`` the insert waits to be sent with
-    others, and the keys are set when it has been (before the block's next other statement, at its
-    end, or at ``send_pending()``)."""
+    """INSERT ``objs`` (all of one model), like ``bulk_create``: in one statement, or on PostgreSQL in
+    statements of as many rows as psycopg caches (``_rows_per_insert``). An auto-incremented primary key is
+    read back into each object (``keys=False``: not read, the caller does not need it); every object is
+    then marked as saved. Inside ``deferred_writes`` the inserts wait to be sent with others, and the keys
+    are set when they have been (before the block's next other statement, at its end, or at
+    ``send_pending()``)."""
     if not objs:
         return
     model = type(objs[0])
-    columns = _insert_columns(model)
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in columns]
+    db = _db()
     auto = model._meta.auto_field if keys else None
+    size = _rows_per_insert(model, auto is not None) if db.vendor == "postgresql" else len(objs)
+    for start in range(0, len(objs), size):
+        _insert(db, model, objs[start : start + size], auto)
+
+
+def _insert(db: Any, model: type[models.Model], objs: Sequence[models.Model], auto: Any) -> None:
+    columns = _insert_columns(model)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in columns]
 
     def saved(rows: list[tuple[Any, ...]] | None) -> None:
         for index, obj in enumerate(objs):
             if auto is not None and rows is not None:
                 setattr(obj, auto.attname, rows[index][0])
-            obj._state.adding, obj._state.db = False, connection.alias
+            obj._state.adding, obj._state.db = False, db.alias
 
     sql = _insert_sql(model, len(objs), auto is not None)
     if _defer(_Write(sql, params, lambda cursor: saved(cursor.fetchall() if auto is not None else None))):
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         saved(cursor.fetchall() if auto is not None else None)
 
@@ -87,10 +120,10 @@ def update_row(obj: models.Model, fields: Sequence[str], *, locked: bool = False
     """``obj.save(update_fields=fields)`` in one reused statement; like it, raises ``DatabaseError`` when
     the row is gone. ``locked``: the caller holds the row's lock, so it cannot be gone and there is no
     answer to check (inside ``deferred_writes`` the update may then go out with the ``COMMIT``)."""
-    model = type(obj)
+    model, db = type(obj), _db()
     sql, targets = _update(model, tuple(dict.fromkeys(fields)))
-    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
-    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in targets]
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, db))
 
     def changed(cursor: Any) -> None:
         if cursor.rowcount < 1 and not locked:
@@ -98,7 +131,7 @@ def update_row(obj: models.Model, fields: Sequence[str], *, locked: bool = False
 
     if _defer(_Write(sql, params, changed, checked=not locked)):
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         changed(cursor)
 
@@ -287,10 +320,10 @@ def converters_for(fields: Sequence[Any]) -> Converters:
 
 def converted(converters: Converters, values: Sequence[Any]) -> list[Any]:
     """``values`` read from the columns ``converters`` were built for, converted as the ORM converts them."""
-    out = []
+    out, db = [], _db()
     for value, (column, functions) in zip(values, converters, strict=True):
         for function in functions:
-            value = function(value, column, connection)
+            value = function(value, column, db)
         out.append(value)
     return out
 

@@ -80,6 +80,35 @@ def test_insert_many_in_one_statement_with_encrypted_and_json_values(case):
     assert Check.objects.get(pk=checks[1].pk).data == {}
 
 
+def test_many_rows_go_in_statements_psycopg_keeps_parsed_on_postgresql_and_in_one_elsewhere(case):
+    """psycopg parses a statement's placeholders again on every execute unless it has at most 50
+    parameters and 4096 bytes: on PostgreSQL a long insert is cut into statements within both, each
+    object still getting its own row's key, in order."""
+    from kyc.rows import CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_PARAMS
+
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    rows = [ExtractedField(document=document, attempt=attempt, name=f"f{n:02}", value=f"v{n}") for n in range(20)]
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        insert_rows(rows)
+    if connection.vendor == "postgresql":
+        assert len(sent) == 7  # 13 columns: 3 rows (39 parameters) per statement
+        assert all(count <= CACHED_STATEMENT_PARAMS and len(sql) <= CACHED_STATEMENT_LENGTH for sql, count in sent)
+        assert sum(count for _, count in sent) == 20 * 13
+    else:
+        assert [count for _, count in sent] == [20 * 13]
+    stored = dict(ExtractedField.objects.filter(document=document).values_list("pk", "name"))
+    assert {r.pk: r.name for r in rows} == stored
+    assert all(not r._state.adding for r in rows)
+    assert ExtractedField.objects.get(pk=rows[13].pk).value == "v13"
+
+
 def test_insert_of_nothing_sends_nothing():
     with CaptureQueriesContext(connection) as queries:
         insert_rows([])
