@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-postgres lint bench-ocr bench-throughput bench-chaos bench-faults bench-job-cost clean
+.PHONY: install system-deps run test test-postgres lint bench-ocr bench-throughput bench-chaos bench-faults bench-job-cost bench-job-instructions clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-faults: install
 
 bench-job-cost: install
 	$(PY) bench/pipeline_job_cost.py
+
+bench-job-instructions: install
+	$(PY) bench/pipeline_job_instructions.py
 
 clean:
 	rm -rf $(VENV) var
