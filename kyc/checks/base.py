@@ -23,6 +23,7 @@ __all__ = [
     "CheckOutcome",
     "DuplicateLookup",
     "FieldLike",
+    "Holders",
 ]
 
 PASS: Final = "pass"  # noqa: S105 - a check result, not a password
@@ -33,7 +34,15 @@ RESULTS: Final = (PASS, FAIL, WARN, NOT_AVAILABLE)
 
 # (namespace, number as read) -> ids of *other* applicants holding that number. Namespace is "hkid"
 # for HKID numbers (the card's own and a Mainland Travel Permit back side's), else the document type.
+# A lookup may answer with ``Holders`` to say it did not read every document carrying the number.
 DuplicateLookup = Callable[[str, str], list[str]]
+
+
+class Holders(list[str]):
+    """The other applicants a duplicate lookup found. ``partial``: it stopped reading before it had seen
+    every document carrying the number (a number on thousands of documents), so there may be more."""
+
+    partial: bool = False
 
 
 class FieldLike(Protocol):

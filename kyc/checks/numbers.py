@@ -77,14 +77,18 @@ def check_duplicate_document_number(inp: CheckInput) -> CheckOutcome:
     if key is None:
         return CheckOutcome(DUPLICATE, NOT_AVAILABLE, "The document number was not read.", data)
     number = key[1]
-    others = list(dict.fromkeys(inp.duplicate_lookup(namespace, number)))
+    found = inp.duplicate_lookup(namespace, number)
+    others = list(dict.fromkeys(found))
     if not others:
         return CheckOutcome(DUPLICATE, PASS, "No other applicant holds this number.", data)
     more = len(others) > HOLDERS_SHOWN
+    partial = bool(getattr(found, "partial", False))
     data["other_applicants"] = others[:HOLDERS_SHOWN]
-    data["more_applicants"] = more
-    count = f"more than {HOLDERS_SHOWN}" if more else str(len(others))
-    plural = "applicant" if len(others) == 1 else "applicants"
+    data["more_applicants"] = more or partial
+    count = f"more than {HOLDERS_SHOWN}" if more else f"at least {len(others)}" if partial else str(len(others))
+    plural = "applicant" if len(others) == 1 and not partial else "applicants"
     label = "HKID number" if namespace == HKID_NAMESPACE else "document number"
     detail = f"The {label} {mask_number(number)} already belongs to {count} other {plural}."
+    if partial:
+        detail += " It is on so many documents that the lookup stopped reading them: there may be more."
     return CheckOutcome(DUPLICATE, FAIL, detail, data)

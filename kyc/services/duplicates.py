@@ -1,4 +1,7 @@
-"""Does another applicant already hold this document number? An indexed lookup on the blind index."""
+"""Does another applicant already hold this document number? An indexed lookup on the blind index, which
+reads at most ``ROWS_READ`` of the documents carrying the number: a number on thousands of documents (a
+specimen a partner uploads over and over) costs each new job no more than that, and the check then says
+there may be more holders than it names."""
 
 from __future__ import annotations
 
@@ -7,28 +10,38 @@ from functools import cache
 from typing import Any
 
 from kyc import crypto
+from kyc.checks.base import Holders
 from kyc.checks.numbers import HOLDERS_SHOWN
 from kyc.models import Case, Document, ExtractedField
 from kyc.rows import Converters, column, converted, converters_for, fetch, param, table
+
+
+ROWS_READ = 500  # fields carrying the number read at most, per lookup
 
 
 @cache
 def _holders_read() -> tuple[str, Converters]:
     """Applicants other than the holder of a document whose current fields carry a blind index: one
     statement per process (every OCR job runs it), through the field's index. The applicant left out is
-    given by one of their documents, so the pipeline's finish can send it before it has read the document."""
+    given by one of their documents, so the pipeline's finish can send it before it has read the document.
+    It reads at most ``ROWS_READ`` matching fields and answers, with each holder (at most
+    ``HOLDERS_SHOWN + 1``), how many it read: as many as it may read means it stopped early."""
     holder = column(Case, "applicant", "c")
     own = (
         f"(SELECT {column(Case, 'applicant', 'c2')} FROM {table(Case)} c2 "  # noqa: S608
         f"JOIN {table(Document)} d2 ON {column(Document, 'case', 'd2')} = {column(Case, 'id', 'c2')} "
         f"WHERE {column(Document, 'id', 'd2')} = %s)"
     )
-    sql = (
-        f"SELECT DISTINCT {holder} FROM {table(ExtractedField)} f "  # noqa: S608 - names from the models' meta
+    seen = (
+        f"SELECT {holder} AS holder FROM {table(ExtractedField)} f "  # noqa: S608 - names from the models' meta
         f"JOIN {table(Document)} d ON {column(Document, 'id', 'd')} = {column(ExtractedField, 'document', 'f')} "
         f"JOIN {table(Case)} c ON {column(Case, 'id', 'c')} = {column(Document, 'case', 'd')} "
         f"WHERE {column(ExtractedField, 'blind_index', 'f')} = %s AND {column(ExtractedField, 'is_current', 'f')} = %s "
-        f"AND {holder} <> {own} LIMIT {HOLDERS_SHOWN + 1}"
+        f"AND {holder} <> {own} LIMIT {ROWS_READ}"
+    )
+    sql = (
+        f"WITH seen AS ({seen}) SELECT holder, (SELECT COUNT(*) FROM seen) "  # noqa: S608
+        f"FROM (SELECT DISTINCT holder FROM seen LIMIT {HOLDERS_SHOWN + 1}) shown"
     )
     return sql, converters_for([Case._meta.get_field("applicant")])
 
@@ -41,10 +54,12 @@ def holders_read(namespace: str, number: str, document_id: Any) -> tuple[str, li
     return sql, [crypto.blind_index(namespace, number), True, param(Document, "id", document_id)]
 
 
-def holders(rows: Sequence[Sequence[Any]]) -> list[str]:
-    """The lookup's answer from the rows of ``holders_read``."""
+def holders(rows: Sequence[Sequence[Any]]) -> Holders:
+    """The lookup's answer from the rows of ``holders_read`` (``partial`` when it stopped reading early)."""
     _, converters = _holders_read()
-    return sorted(str(converted(converters, row)[0]) for row in rows)
+    found = Holders(sorted(str(converted(converters, row[:1])[0]) for row in rows))
+    found.partial = bool(rows) and rows[0][1] >= ROWS_READ
+    return found
 
 
 def duplicate_lookup_for(
@@ -52,7 +67,7 @@ def duplicate_lookup_for(
 ) -> Callable[[str, str], list[str]]:
     """A function ``(namespace, number) -> ids of applicants other than the document's holder holding
     that number``: at most ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are
-    more). ``known``: the answers already read for some ``(namespace, number)`` (``holders_read``)."""
+    more), a ``Holders`` saying whether the lookup read every document carrying it. ``known``: the answers already read for some ``(namespace, number)`` (``holders_read``)."""
 
     def lookup(namespace: str, number: str) -> list[str]:
         if known and (namespace, number) in known:

@@ -101,6 +101,23 @@ def test_a_number_another_applicant_holds_fails(document_type, side):
     assert number not in outcome.detail
 
 
+def test_a_lookup_that_stopped_reading_early_says_there_may_be_more():
+    from kyc.checks.base import Holders
+
+    found = Holders(["41", "7"])
+    found.partial = True
+    outcome = check_duplicate_document_number(make_input(HKID, duplicate_lookup=lambda namespace, number: found))
+    assert outcome.result == FAIL
+    assert outcome.data["other_applicants"] == ["41", "7"]
+    assert outcome.data["more_applicants"] is True
+    assert "at least 2 other applicants" in outcome.detail
+    assert "there may be more" in outcome.detail
+    single = Holders(["41"])
+    single.partial = True
+    outcome = check_duplicate_document_number(make_input(HKID, duplicate_lookup=lambda namespace, number: single))
+    assert "at least 1 other applicants" in outcome.detail
+
+
 def test_many_holders_are_capped_and_said_to_be_more():
     lookup = lookup_returning(*[str(n) for n in range(HOLDERS_SHOWN + 1)])
     outcome = check_duplicate_document_number(make_input(HKID, duplicate_lookup=lookup))
