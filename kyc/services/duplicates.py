@@ -15,7 +15,6 @@ from kyc.checks.numbers import HOLDERS_SHOWN
 from kyc.models import Case, Document, ExtractedField
 from kyc.rows import Converters, column, converted, converters_for, fetch, param, table
 
-
 ROWS_READ = 500  # fields carrying the number read at most, per lookup
 
 
@@ -67,7 +66,8 @@ def duplicate_lookup_for(
 ) -> Callable[[str, str], list[str]]:
     """A function ``(namespace, number) -> ids of applicants other than the document's holder holding
     that number``: at most ``HOLDERS_SHOWN + 1`` of them (one more than shown tells the check there are
-    more), a ``Holders`` saying whether the lookup read every document carrying it. ``known``: the answers already read for some ``(namespace, number)`` (``holders_read``)."""
+    more), a ``Holders`` saying whether the lookup read every document carrying it. ``known``: the
+    answers already read for some ``(namespace, number)`` (``holders_read``)."""
 
     def lookup(namespace: str, number: str) -> list[str]:
         if known and (namespace, number) in known:

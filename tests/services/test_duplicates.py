@@ -21,10 +21,11 @@ def _holding(partner, ref, copies=1):
     """An applicant with ``copies`` documents each carrying NUMBER; returns (applicant, its documents)."""
     case = case_open(applicant=applicant_create(partner=partner, external_ref=ref, actor=None), actor=None)
     documents = [bare_document(case) for _ in range(copies)]
+    index = crypto.blind_index(*NUMBER)
     ExtractedField.objects.bulk_create(
-        ExtractedField(document=d, name="document_number", value="x", source="vendor", blind_index=crypto.blind_index(*NUMBER))
+        ExtractedField(document=d, name="document_number", value="x", source="vendor", blind_index=index)
         for d in documents
-    )  # fmt: skip
+    )
     return case.applicant, documents
 
 
@@ -41,7 +42,7 @@ def rows_read(monkeypatch):
 
 
 def test_every_other_holder_once_and_complete_when_all_were_read(partner):
-    mine, (document, *_) = _holding(partner, "APP-A", copies=2)
+    _, (document, *_) = _holding(partner, "APP-A", copies=2)
     first, _ = _holding(partner, "APP-B", copies=3)
     second, _ = _holding(partner, "APP-C")
     found = duplicates.duplicate_lookup_for(document.pk)(*NUMBER)
