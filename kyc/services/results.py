@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -100,7 +101,7 @@ def result_duplicate_read(
 
 
 def result_checks(
-    document: Document, result: OcrResult, *, known: dict[tuple[str, str], list[str]] | None = None
+    document: Document, result: OcrResult, *, known: Mapping[tuple[str, str], list[str]] | None = None
 ) -> list[Any]:
     """Our own checks over ``result`` (none when it found no field): plain functions, but for the
     duplicate-number lookup, a read of other applicants' fields (none when ``known`` holds its answer:
