@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from bench import pipeline_harness as h
+from ocr_providers.emulator import numbered_samples_reader
 from ocr_providers.emulator.server import VendorEmulator
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -65,7 +66,8 @@ def _redis_url() -> str:
 def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, limiter):
     quotas = {"PermitOCR": 10.0, "MainlandPermitOCR": 10.0}
     redis_env = {"REDIS_URL": _redis_url()} if limiter == "redis" else {}
-    with VendorEmulator(latency_ms=100, quotas=quotas, seed=3) as emulator:
+    # each document its own numbers, as in real traffic (the fixed samples would make every one a duplicate)
+    with VendorEmulator(latency_ms=100, quotas=quotas, seed=3, reader=numbered_samples_reader()) as emulator:
         log = h.ArrivalLog(emulator)
         # The vendor counts arrivals. On a loaded 2-core CI machine a worker can stall 100+ ms between
         # its slot and its send, so this check of the *shared* limiter aims at 60% of the quota (slots
@@ -86,10 +88,14 @@ def test_two_clusters_stay_inside_the_quota(cluster_env, clusters, tmp_path, lim
         assert len(log.times[action]) == 40, outcomes
         assert log.windows_over(action, quota) == 0, (action, log.max_in_window(action))
         assert emulator.count(action=action, outcome="RequestLimitExceeded") == 0
+    from kyc.models import Check
+
+    duplicates = Check.objects.filter(code="duplicate_document_number")
+    assert duplicates.filter(result="pass").count() == 80  # each its own number: no document flagged
 
 
 def test_killed_workers_lose_nothing_and_apply_nothing_twice(cluster_env, clusters, tmp_path):
-    with VendorEmulator(latency_ms=600, seed=4) as emulator:
+    with VendorEmulator(latency_ms=600, seed=4, reader=numbered_samples_reader()) as emulator:
         env = cluster_env(emulator, KYC_Q_TIMEOUT="6", KYC_Q_RETRY="10", KYC_OCR_LEASE_SECONDS="5")
         call_command("kyc_sync_schedules", verbosity=0)  # the reaper runs as it does in production
         ids = h.create_documents({"mainland_travel_permit": 40})  # about 4 s of calls for 6 workers
