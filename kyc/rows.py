@@ -49,7 +49,7 @@ def _insert_sql(model: type[models.Model], rows: int, returning: bool) -> str:
 # psycopg parses a statement's text for its placeholders on every execute, and caches the result only for
 # a statement of at most 4096 bytes and 50 parameters (``psycopg._queries``): a longer multi-row INSERT is
 # parsed again by a Python loop each time. Inserts are cut into statements within both limits, which go
-# out in the same round trip (``deferred_writes``); psycopg keeps each of them prepared too.
+# out in the same round trip (``deferred_writes``).
 CACHED_STATEMENT_LENGTH = 4096
 CACHED_STATEMENT_PARAMS = 50
 

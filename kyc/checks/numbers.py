@@ -86,7 +86,7 @@ def check_duplicate_document_number(inp: CheckInput) -> CheckOutcome:
     data["other_applicants"] = others[:HOLDERS_SHOWN]
     data["more_applicants"] = more or partial
     count = f"more than {HOLDERS_SHOWN}" if more else f"at least {len(others)}" if partial else str(len(others))
-    plural = "applicant" if len(others) == 1 and not partial else "applicants"
+    plural = "applicant" if len(others) == 1 else "applicants"
     label = "HKID number" if namespace == HKID_NAMESPACE else "document number"
     detail = f"The {label} {mask_number(number)} already belongs to {count} other {plural}."
     if partial:

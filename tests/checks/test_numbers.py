@@ -115,7 +115,7 @@ def test_a_lookup_that_stopped_reading_early_says_there_may_be_more():
     single = Holders(["41"])
     single.partial = True
     outcome = check_duplicate_document_number(make_input(HKID, duplicate_lookup=lambda namespace, number: single))
-    assert "at least 1 other applicants" in outcome.detail
+    assert "at least 1 other applicant." in outcome.detail
 
 
 def test_many_holders_are_capped_and_said_to_be_more():
