@@ -109,6 +109,24 @@ def test_many_rows_go_in_statements_psycopg_keeps_parsed_on_postgresql_and_in_on
     assert ExtractedField.objects.get(pk=rows[13].pk).value == "v13"
 
 
+def test_new_builds_what_the_constructor_builds_from_column_attributes(case):
+    from kyc.rows import new
+
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    given = {"name": "name_zh", "value": "陳大文", "confidence": 0.5, "source": "vendor", "blind_index": "ab"}
+    built = new(ExtractedField, document_id=document.pk, attempt_id=attempt.pk, **given)
+    orm = ExtractedField(document=document, attempt=attempt, **given)
+    names = [f.attname for f in ExtractedField._meta.concrete_fields]
+    assert [getattr(built, n) for n in names] == [getattr(orm, n) for n in names]  # defaults included
+    assert built._state.adding
+    assert built.is_current is True
+    insert_rows([built])
+    assert ExtractedField.objects.get(pk=built.pk).value == "陳大文"
+    with pytest.raises(TypeError, match="document"):
+        new(ExtractedField, document=document)  # a related object, not its key: refused, not ignored
+
+
 def test_insert_of_nothing_sends_nothing():
     with CaptureQueriesContext(connection) as queries:
         insert_rows([])

@@ -20,7 +20,7 @@ from django.utils import timezone
 from kyc.choices import FieldSource
 from kyc.exceptions import DocumentInvalid
 from kyc.models import Check, Document, ExtractedField, OcrAttempt, Portrait
-from kyc.rows import insert_rows
+from kyc.rows import insert_rows, new
 from kyc.services.documents import blind_index_for
 from kyc.services.intake import image_normalise
 from kyc.storage import private_storage
@@ -38,9 +38,10 @@ def _found(result: OcrResult) -> dict[str, Any]:
 
 def _store_fields(document: Document, attempt: OcrAttempt, result: OcrResult) -> int:
     rows = [
-        ExtractedField(
-            document=document,
-            attempt=attempt,
+        new(
+            ExtractedField,
+            document_id=document.pk,
+            attempt_id=attempt.pk,
             name=name,
             value=field.value,
             raw=field.raw or None,
@@ -136,10 +137,11 @@ def _store_checks(document: Document, attempt: OcrAttempt, outcomes: list[Any]) 
     if document.ocr_run > 1:
         document.checks.filter(is_current=True).update(is_current=False)
     checks = [
-        Check(
+        new(
+            Check,
             case_id=document.case_id,
-            document=document,
-            attempt=attempt,
+            document_id=document.pk,
+            attempt_id=attempt.pk,
             code=o.code,
             result=o.result,
             detail=o.detail[:500],
