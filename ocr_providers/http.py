@@ -23,7 +23,9 @@ the vendor may have processed and billed the call.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import logging
 import socket
 import ssl
@@ -289,3 +291,18 @@ def build_client(
 ) -> VendorHttpClient:
     """The only way providers get an HTTP client."""
     return VendorHttpClient(config, vendor=vendor, transport=transport, monotonic=monotonic)
+
+
+def image_json_body(key: str, image: bytes, rest: Mapping[str, Any]) -> bytes:
+    """``json.dumps({key: base64(image), **rest}).encode()``, byte for byte (the bytes that are hashed for
+    the signature and sent), without passing the image through the JSON encoder: it scans every character
+    of a string for escapes, about 11 ms for the 2 MB of base64 of a 1.5 MB photo on a slow machine, and
+    base64's alphabet needs none. The rest is encoded as usual and the image spliced in as the first value."""
+    if key in rest:
+        raise ValueError(f"{key!r} is the image's key")
+    text = json.dumps({key: "", **rest})
+    opening = 1 + len(json.dumps(key)) + 2  # '{' key ': ' then the empty string's opening quote
+    if text[opening : opening + 2] != '""':  # json.dumps's defaults (ensure_ascii, ', ' and ': ') assumed
+        raise AssertionError("unexpected JSON layout")  # pragma: no cover
+    encoded = text.encode("ascii")
+    return b"".join((encoded[: opening + 1], base64.b64encode(image), encoded[opening + 1 :]))

@@ -11,7 +11,6 @@ An expired IAM token is refreshed once per call, never more.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import httpx
 from ocr_providers.base import OcrRequest, OcrResult, ProviderConfig
 from ocr_providers.documents import DocumentType
 from ocr_providers.exceptions import OcrError, OcrMisconfigured, OcrUnknownOutcome
-from ocr_providers.http import HttpResponse, build_client, host_of
+from ocr_providers.http import HttpResponse, build_client, host_of, image_json_body
 from ocr_providers.huawei import errors, signing
 from ocr_providers.huawei.iam import IamToken, TokenCache
 from ocr_providers.huawei.mapping import MAPPERS
@@ -72,7 +71,7 @@ class HuaweiOcrProvider:
         self._require_credentials()
         endpoint = self._endpoint_for(request)
         started = time.monotonic()
-        body = json.dumps(self._body(endpoint, request)).encode("utf-8")
+        body = image_json_body("image", request.image, self._options(endpoint, request))
         response = self._call(endpoint, body, request.not_before, request.send_by)
         result = self._parse(response)
         extraction = MAPPERS[endpoint](result)
@@ -104,15 +103,15 @@ class HuaweiOcrProvider:
             )
         return name
 
-    def _body(self, endpoint: str, request: OcrRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"image": base64.b64encode(request.image).decode("ascii")}
+    def _options(self, endpoint: str, request: OcrRequest) -> dict[str, Any]:
+        """The request body's members after the image."""
         if endpoint == "passport":
             # CHN: full-field recognition of a Chinese passport (GENERAL reads the MRZ only).
-            body["country_code"] = str(self.config.options.get("passport_country_code", "CHN"))
-        else:
-            body["return_portrait_image"] = request.return_portrait
-            body["return_portrait_location"] = request.return_portrait_location
-        return body
+            return {"country_code": str(self.config.options.get("passport_country_code", "CHN"))}
+        return {
+            "return_portrait_image": request.return_portrait,
+            "return_portrait_location": request.return_portrait_location,
+        }
 
     def base_url(self) -> str:
         if self.config.endpoint:

@@ -6,7 +6,6 @@ and sent as those exact bytes. Business errors arrive in HTTP 200 bodies under `
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -19,7 +18,7 @@ import httpx
 from ocr_providers.base import OcrRequest, OcrResult, ProviderConfig
 from ocr_providers.documents import DocumentType, Side
 from ocr_providers.exceptions import OcrError, OcrMisconfigured, OcrUnknownOutcome
-from ocr_providers.http import HttpResponse, build_client, host_of
+from ocr_providers.http import HttpResponse, build_client, host_of, image_json_body
 from ocr_providers.normalise import Extraction, strip_images
 from ocr_providers.tencent import errors, signing
 from ocr_providers.tencent.mapping import MAPPERS
@@ -86,7 +85,7 @@ class TencentOcrProvider:
         self._require_credentials()
         action = self._action_for(request)
         started = time.monotonic()
-        body = json.dumps(self._body(action, request)).encode("utf-8")  # built once, hashed and sent as-is
+        body = image_json_body("ImageBase64", request.image, action.flags(request))  # hashed and sent as-is
         payload = self._call(action, body, request.not_before, request.send_by)
         extraction = MAPPERS[action.name](payload, request.side)
         return self._result(request, action, payload, extraction, int((time.monotonic() - started) * 1000))
@@ -116,10 +115,6 @@ class TencentOcrProvider:
                 code="invalid_request",
             )
         return ACTIONS[name]
-
-    @staticmethod
-    def _body(action: Action, request: OcrRequest) -> dict[str, Any]:
-        return {"ImageBase64": base64.b64encode(request.image).decode("ascii"), **action.flags(request)}
 
     def endpoint_for(self, action: Action) -> str:
         """KYC_TENCENT_ENDPOINT when set (private deployments, the emulator), else the action's site host."""

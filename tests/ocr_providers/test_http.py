@@ -202,3 +202,33 @@ def test_a_request_that_missed_its_slot_after_connecting_writes_nothing():
         server.close()
     assert caught.value.code == "slot_missed"
     assert bytes(server.received) == b""  # the vendor saw no request: no quota spent, nothing billed
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 57, 1000, 300_001])
+@pytest.mark.parametrize(
+    ("key", "rest"),
+    [
+        ("ImageBase64", {}),
+        ("ImageBase64", {"ReturnHeadImage": True, "CropPortrait": False}),
+        ("image", {"return_portrait_image": True, "return_portrait_location": False}),
+        ("image", {"country_code": "CHN", "note": 'quote " and \u9673 and /'}),
+    ],
+)
+def test_an_image_body_is_the_json_encoders_bytes_exactly(size, key, rest):
+    """The body is hashed for the signature and sent as is: spliced, it must still be json.dumps's."""
+    import base64
+    import json
+    import random
+
+    from ocr_providers.http import image_json_body
+
+    image = random.Random(size).randbytes(size)
+    expected = json.dumps({key: base64.b64encode(image).decode("ascii"), **rest}).encode("utf-8")
+    assert image_json_body(key, image, rest) == expected
+
+
+def test_an_image_body_refuses_a_second_value_for_the_images_key():
+    from ocr_providers.http import image_json_body
+
+    with pytest.raises(ValueError, match="ImageBase64"):
+        image_json_body("ImageBase64", b"x", {"ImageBase64": "y"})
