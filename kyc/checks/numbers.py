@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kyc.checks.base import FAIL, NOT_AVAILABLE, PASS, CheckInput, CheckOutcome
+from kyc.checks.base import FAIL, NOT_AVAILABLE, PASS, CheckInput, CheckOutcome, Holders
 from kyc.checks.text import mask_number
 from ocr_providers.checkdigits import hkid_is_valid, hkid_normalise
 from ocr_providers.documents import DocumentType, Side
@@ -82,7 +82,7 @@ def check_duplicate_document_number(inp: CheckInput) -> CheckOutcome:
     if not others:
         return CheckOutcome(DUPLICATE, PASS, "No other applicant holds this number.", data)
     more = len(others) > HOLDERS_SHOWN
-    partial = bool(getattr(found, "partial", False))
+    partial = isinstance(found, Holders) and found.partial
     data["other_applicants"] = others[:HOLDERS_SHOWN]
     data["more_applicants"] = more or partial
     count = f"more than {HOLDERS_SHOWN}" if more else f"at least {len(others)}" if partial else str(len(others))
