@@ -320,17 +320,19 @@ def send_timing(directory: Path, log: ArrivalLog, quotas: dict[str, float]) -> d
 
 
 def overhead_per_job(vendor_latency_ms: float, directory: Path) -> dict[str, float]:
-    """Task wall time (the task's own result) minus vendor latency and quota wait, over the jobs that were
+    """Task wall time (the task's own result) minus vendor latency (the attempt's: the provider's measure of
+    the vendor's time, from the request leaving to its answer read) and quota wait, over the jobs that were
     not a new worker's first task (those are counted apart: a worker starts once, then serves hundreds of
-    jobs until django-q2 recycles it), and over all jobs. Where it goes: before the claim (plan, slot
-    reservation, claim), from the claim to the send (reading the image, signing; the quota wait taken
-    out), and the finish (result, checks, routing, audit, commit)."""
+    jobs until django-q2 recycles it), and over all jobs. Where it goes: before the attempt's row (plan,
+    slot reservation, the claim's lock), from that row to the finish's lock (the claim's commit, reading
+    the image, signing and parsing the answer; vendor time and quota wait taken out), and the finish
+    (result, checks, routing, audit, commit)."""
     from statistics import mean, median
 
     from kyc.models import OcrAttempt
 
     attempts = {str(a.document_id): a for a in OcrAttempt.objects.filter(outcome="succeeded")}
-    overheads, to_send, finish, first = [], [], [], []
+    overheads, call, finish, first = [], [], [], []
     for task in finished_tasks(directory):
         attempt = attempts.get(task["args"][0]) if task["success"] and task["args"] else None
         status, _, wall = task["result"].partition(" ")
@@ -342,7 +344,7 @@ def overhead_per_job(vendor_latency_ms: float, directory: Path) -> dict[str, flo
             continue
         overheads.append(overhead)
         called = (attempt.finished_at - attempt.started_at).total_seconds() * 1000
-        to_send.append(called - attempt.latency_ms - (attempt.quota_wait_ms or 0))
+        call.append(called - attempt.latency_ms - (attempt.quota_wait_ms or 0))
         finish.append((task["stopped"] - attempt.finished_at).total_seconds() * 1000)
     if not overheads:
         return {}
@@ -360,7 +362,7 @@ def overhead_per_job(vendor_latency_ms: float, directory: Path) -> dict[str, flo
         "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
         "median_share": median(overheads) / vendor_latency_ms,
         "mean_share": mean(overheads) / vendor_latency_ms,
-        "claim_to_send_median_ms": median(to_send),
+        "claim_and_call_median_ms": median(call),
         "finish_median_ms": median(finish),
     }
 

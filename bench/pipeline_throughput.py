@@ -125,8 +125,9 @@ def report(log, emulator, final, elapsed, args, task_log) -> None:
             f"({overhead['all_mean_ms'] / LATENCY_MS:.1%}), p95 {overhead['all_p95_ms']:.1f} ms"
         )
         print(
-            f"  of which (medians): claim to send {overhead['claim_to_send_median_ms']:.1f} ms, finish "
-            f"{overhead['finish_median_ms']:.1f} ms, the rest before the claim (plan, slot, claim)"
+            f"  of which (medians): claim and call {overhead['claim_and_call_median_ms']:.1f} ms (the attempt's row to "
+            f"the finish's lock: commit, image, signing, parsing), finish {overhead['finish_median_ms']:.1f} ms, "
+            "the rest before the attempt's row (plan, slot, lock)"
         )
 
 

@@ -18,7 +18,7 @@ def document_ocr_task(document_id: str) -> str:
     except BaseException:  # django-q2's timeout is a SystemExit: the document still needs a new task
         ocr_queue.task_failed(document_id)
         raise
-    return f"{status} {int((time.monotonic() - started) * 1000)}ms"
+    return f"{status} {round((time.monotonic() - started) * 1000)}ms"
 
 
 def ocr_sweep_task() -> str:

@@ -76,7 +76,9 @@ class OcrResult:
     request_id: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # base64 images stripped
     detected_type: bool = False  # True when the type was detected rather than taken from the request
-    latency_ms: int | None = None
+    # The vendor's own time: from each request leaving to its answer read, summed over the call's requests
+    # (the offline engine: its run time). Not our building, signing, quota-slot wait or parsing.
+    latency_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape the probe prints and the API returns (portrait bytes left out)."""

@@ -29,6 +29,7 @@ import json
 import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class HttpResponse:
     status: int
     headers: httpx.Headers
     body: bytes = field(repr=False)
-    elapsed_ms: int = 0
+    elapsed_ms: float = 0.0  # from the request leaving (its headers written) to the whole answer read
 
     def header(self, name: str) -> str:
         return str(self.headers.get(name, ""))
@@ -89,6 +90,7 @@ class VendorHttpClient:
         self.config = config
         self._monotonic = monotonic
         self._sleep = sleep
+        self._wire = threading.local()  # per thread: a provider instance may serve several threads
         # httpcore reports the moment the request headers are written; another transport (a test's mock)
         # may not, and then the wait happens before the request is handed over, as before.
         self._gated_at_send = transport is None or isinstance(transport, httpx.HTTPTransport)
@@ -103,6 +105,13 @@ class VendorHttpClient:
     def _timeout(self, read: float) -> httpx.Timeout:
         connect = min(self.config.connect_timeout, read)
         return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+    def wire_time(self) -> float:
+        """Seconds this thread's requests through this client have spent with the vendor so far: from each
+        request leaving (its headers written, after any wait for its quota slot) to its whole answer read,
+        or to its failure. A provider takes the difference over one call: the vendor's own time, without
+        our building, signing, slot waits or parsing."""
+        return float(getattr(self._wire, "seconds", 0.0))
 
     def deadline_from_now(self) -> float:
         """An absolute deadline (monotonic seconds) for one provider call, however many requests it makes."""
@@ -136,8 +145,11 @@ class VendorHttpClient:
         try:
             response = self._send(url, content, headers, timeout, deadline_at, gate)
         except OcrError as exc:
+            if gate.sent_at is not None:  # it left: the vendor had it until the failure
+                self._wire.seconds = self.wire_time() + self._monotonic() - gate.sent_at
             self._log(action, url, f"failed ({exc.code})", 0, gate.sent_at or started, "")
             raise
+        self._wire.seconds = self.wire_time() + response.elapsed_ms / 1000
         sent = gate.sent_at or started
         self._log(action, url, response.status, len(response.body), sent, response.header(request_id_header))
         return response
@@ -159,7 +171,7 @@ class VendorHttpClient:
             ) as r:
                 self._refuse_redirect(r)
                 body = self._read_capped(r, deadline_at)
-                elapsed = int((self._monotonic() - (gate.sent_at or started)) * 1000)
+                elapsed = (self._monotonic() - (gate.sent_at or started)) * 1000
                 return HttpResponse(status=r.status_code, headers=r.headers, body=body, elapsed_ms=elapsed)
         except httpx.HTTPError as exc:
             raise _classify_transport_error(exc) from exc

@@ -351,10 +351,15 @@ def ocr_document_run(*, document_id: Any) -> str:
     if isinstance(outcome, OcrUnavailable) and outcome.code == SLOT_MISSED:
         outcome = _quota_deferred()
     ended = time.monotonic()
-    # quota wait: how long the ready request waited for its slot; vendor latency: from the send on
+    # quota wait: how long the ready request waited for its slot. Vendor latency: the provider's own
+    # measure of the vendor's time (from the request leaving to its answer read), or, for an error, from
+    # the slot to the end of the call.
     quota_wait = max(0.0, send_at - ready)
-    latency = max(0.0, ended - max(ready, send_at))
-    return finish(claim, outcome, int(latency * 1000), quota_wait_ms=int(quota_wait * 1000))
+    if isinstance(outcome, OcrResult) and outcome.latency_ms is not None:
+        latency = outcome.latency_ms / 1000
+    else:
+        latency = max(0.0, ended - max(ready, send_at))
+    return finish(claim, outcome, round(latency * 1000), quota_wait_ms=round(quota_wait * 1000))
 
 
 def _quota_deferred() -> OcrUnavailable:

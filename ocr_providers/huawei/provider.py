@@ -70,13 +70,13 @@ class HuaweiOcrProvider:
     def recognize(self, request: OcrRequest) -> OcrResult:
         self._require_credentials()
         endpoint = self._endpoint_for(request)
-        started = time.monotonic()
+        wire = self._http.wire_time()  # the IAM token's request, when one is made, counts as the vendor's time
         body = image_json_body("image", request.image, self._options(endpoint, request))
         response = self._call(endpoint, body, request.not_before, request.send_by)
         result = self._parse(response)
         extraction = MAPPERS[endpoint](result)
         rid = response.header("X-Request-Id")
-        return self._result(request, endpoint, result, extraction, rid, int((time.monotonic() - started) * 1000))
+        return self._result(request, endpoint, result, extraction, rid, (self._http.wire_time() - wire) * 1000)
 
     def close(self) -> None:
         self._http.close()
@@ -219,7 +219,7 @@ class HuaweiOcrProvider:
         result: dict[str, Any],
         out: Extraction,
         rid: str,
-        latency_ms: int,
+        latency_ms: float,
     ) -> OcrResult:
         return OcrResult(
             provider=self.name,

@@ -84,11 +84,11 @@ class TencentOcrProvider:
     def recognize(self, request: OcrRequest) -> OcrResult:
         self._require_credentials()
         action = self._action_for(request)
-        started = time.monotonic()
+        wire = self._http.wire_time()
         body = image_json_body("ImageBase64", request.image, action.flags(request))  # hashed and sent as-is
         payload = self._call(action, body, request.not_before, request.send_by)
         extraction = MAPPERS[action.name](payload, request.side)
-        return self._result(request, action, payload, extraction, int((time.monotonic() - started) * 1000))
+        return self._result(request, action, payload, extraction, (self._http.wire_time() - wire) * 1000)
 
     def close(self) -> None:
         self._http.close()
@@ -196,7 +196,7 @@ class TencentOcrProvider:
         return payload
 
     def _result(
-        self, request: OcrRequest, action: Action, payload: dict[str, Any], out: Extraction, latency_ms: int
+        self, request: OcrRequest, action: Action, payload: dict[str, Any], out: Extraction, latency_ms: float
     ) -> OcrResult:
         return OcrResult(
             provider=self.name,

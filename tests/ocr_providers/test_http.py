@@ -9,6 +9,7 @@ import pytest
 
 from ocr_providers.base import OcrRequest, ProviderConfig
 from ocr_providers.documents import DocumentType
+from ocr_providers.emulator import VendorEmulator
 from ocr_providers.exceptions import OcrMisconfigured, OcrUnavailable, OcrUnknownOutcome
 from ocr_providers.http import build_client, host_of
 from ocr_providers.huawei import HuaweiOcrProvider
@@ -110,6 +111,61 @@ def test_a_request_waits_for_its_slot_after_it_is_built_and_before_it_leaves():
     events.clear()
     client.post("https://ocr.example/", content=b"{}", headers={}, not_before=99.0)  # slot passed: no wait
     assert events == [("sent", 100.25)]
+
+
+def test_wire_time_is_the_vendors_time_not_the_slot_wait():
+    """A provider's latency is what ``wire_time`` adds over its call: from the request leaving to its answer
+    read (or to its failure), never the wait for the slot before it, nor anything after the answer."""
+    clock = {"now": 100.0}
+
+    def sleep(seconds):
+        clock["now"] += seconds
+
+    def handler(request):
+        clock["now"] += 0.3  # the vendor works on it
+        if request.url.path == "/slow":
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, content=b"{}")
+
+    client = build_client(ProviderConfig(name="t"), vendor="t", transport=httpx.MockTransport(handler))
+    client._monotonic, client._sleep = (lambda: clock["now"]), sleep
+    assert client.wire_time() == 0.0
+    response = client.post("https://ocr.example/", content=b"{}", headers={}, not_before=100.25)
+    assert clock["now"] == pytest.approx(100.55)  # 0.25 s waiting for the slot, then 0.3 s with the vendor
+    assert client.wire_time() == pytest.approx(0.3)
+    assert response.elapsed_ms == pytest.approx(300.0)
+    with pytest.raises(OcrUnknownOutcome):  # it left: the vendor had it until the failure
+        client.post("https://ocr.example/slow", content=b"{}", headers={})
+    assert client.wire_time() == pytest.approx(0.6)
+    with pytest.raises(OcrUnavailable):  # never left: no time with the vendor
+        client.post("https://ocr.example/", content=b"{}", headers={}, not_before=99.0, send_by=99.5)
+    assert client.wire_time() == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("vendor", ["tencent", "huawei"])
+def test_a_results_latency_leaves_out_the_slot_wait(vendor):
+    """Over real HTTP to the emulator (150 ms per request): the result's latency is the vendor's time, not
+    the 200 ms the request waited for its slot before it left."""
+    import time
+
+    with VendorEmulator(latency_ms=150) as emulator:
+        config = tencent_config(emulator.url) if vendor == "tencent" else huawei_config(emulator.url)
+        provider = TencentOcrProvider(config) if vendor == "tencent" else HuaweiOcrProvider(config)
+        started = time.monotonic()
+        request = OcrRequest(image=IMAGE, document_type=DocumentType.HK_ID_CARD, not_before=started + 0.2)
+        result = provider.recognize(request)
+        total_ms = (time.monotonic() - started) * 1000
+        provider.close()
+    assert 150 <= result.latency_ms <= total_ms - 200
+
+
+def test_a_huawei_token_request_counts_as_the_vendors_time():
+    with VendorEmulator(latency_ms=150) as emulator:
+        provider = HuaweiOcrProvider(huawei_config(emulator.url, token=True))
+        result = provider.recognize(OcrRequest(image=IMAGE, document_type=DocumentType.HK_ID_CARD))
+        provider.close()
+        assert emulator.count(action="iam") == 1
+    assert result.latency_ms >= 300  # the IAM token, then the card: two requests of 150 ms
 
 
 def test_a_request_past_its_send_by_time_does_not_leave():

@@ -79,6 +79,28 @@ def test_a_good_reading_is_stored_checked_and_routed_to_review(document, django_
     assert AuditEvent.objects.filter(action="case.routed_to_review").count() == 1
 
 
+def test_an_attempt_records_the_vendors_own_time_as_its_latency(document, django_capture_on_commit_callbacks):
+    """The provider's measure of the vendor's time (request out to answer in) is the attempt's latency,
+    rounded, however long the call took around it (building, signing, parsing are our overhead); an error
+    has no such measure and keeps the call's own duration."""
+    from dataclasses import replace
+
+    class Slow(ScriptedProvider):
+        def recognize(self, request):
+            time.sleep(0.05)  # our own work around the exchange: not the vendor's time
+            return super().recognize(request)
+
+    ScriptedProvider.script.extend(
+        [OcrUnavailable("busy", vendor_code="InternalError"), replace(truth_result("hk_id_card"), latency_ms=12.6)]
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ocr, "provider_for", lambda name: Slow(None))
+        document = queue(document, django_capture_on_commit_callbacks)
+    failed, succeeded = OcrAttempt.objects.filter(document=document).order_by("number")
+    assert succeeded.latency_ms == 13
+    assert failed.latency_ms >= 50
+
+
 def test_tasks_carry_only_the_document_id(monkeypatch, document, django_capture_on_commit_callbacks):
     monkeypatch.setattr("django_q.conf.Conf.SYNC", False)  # enqueue for real, into the ORM broker
     with django_capture_on_commit_callbacks(execute=True):
