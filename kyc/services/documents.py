@@ -111,7 +111,8 @@ def _document_set_status(
     document.status_reason = reason[:300]
     for name, value in (also or {}).items():
         setattr(document, name, value)
-    rows.update_row(document, ["status", "status_reason", "updated_at", *(also or {})])
+    # The caller holds the row's lock: the update needs no answer checked, and may go out with the COMMIT.
+    rows.update_row(document, ["status", "status_reason", "updated_at", *(also or {})], locked=True)
     audit_record(
         actor=actor,
         action="document.status_changed",

@@ -33,6 +33,7 @@ from kyc.rows import (
     column,
     converted,
     converters_for,
+    defer_read,
     deferred_writes,
     from_row,
     insert_rows,
@@ -41,6 +42,7 @@ from kyc.rows import (
     table,
 )
 from kyc.services import ocr_queue
+from kyc.services.audit import audit_batch, audit_chain_ahead
 from kyc.services.cases import document_follow_decision
 from kyc.services.documents import _document_set_status
 from kyc.services.ocr_finish import Claim, case_status, finish, route_case
@@ -64,8 +66,18 @@ def _lock_sql() -> str:
     return sql
 
 
-def _lock(document_id: Any) -> Document | None:
-    found = document_rows(_lock_sql(), document_id)
+def _lock(document_id: Any, case_id: Any = None) -> Document | None:
+    """The document, row-locked (None: gone, or another worker holds it). With its ``case_id`` known ahead
+    (the plan read it; a document never changes case) and inside ``audit_batch`` with deferred writes, the
+    audit chain's lock and head go out in the same round trip, after the row lock, so the claim's events
+    need no round trip of their own to chain."""
+    found: list[tuple[Any, ...]] = []
+    key = [Document._meta.pk.get_db_prep_value(document_id, connection)]
+    if case_id is not None and defer_read(_lock_sql(), key, lambda cursor: found.extend(cursor.fetchall())):
+        audit_chain_ahead(case_id)
+        send_pending()
+    else:
+        found = document_rows(_lock_sql(), document_id)
     return from_row(Document, found[0]) if found else None  # type: ignore[return-value]
 
 
@@ -96,11 +108,11 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
 def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
     """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
     The plan's attempt rows are reused when the document has not changed since it was read (attempts
-    are only ever added or changed together with a document save). The attempt's row and the status
-    change go out with the audit chain's lock and head read, in one round trip, and the audit event with
-    the commit (kyc.rows.deferred_writes)."""
-    with transaction.atomic(), deferred_writes(commit=True):
-        document = _lock(document_id)
+    are only ever added or changed together with a document save). Two round trips after BEGIN: the row
+    lock with the audit chain's lock and head (``_lock``), then the attempt's row, the status change and
+    its audit event with the COMMIT (kyc.rows.deferred_writes); the claim is built once they are in."""
+    with transaction.atomic(), deferred_writes(commit=True), audit_batch():
+        document = _lock(document_id, plan.case_id if plan is not None else None)
         if document is None:
             return None
         now = timezone.now()
@@ -116,22 +128,27 @@ def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
         unchanged = plan is not None and plan.seen == document.updated_at  # every status change saves it
         rows = list(plan.rows) if unchanged and plan is not None else attempt_rows(document)
         choice = next_step(document, rows)
-        if isinstance(choice, tuple):
-            number = max((row[2] for row in rows), default=0) + 1
-            return _start_attempt(document, *choice, number=number, now=now)
         if choice == "wait":  # no task until then: the sweeper dispatches it, or resuming the provider does
             Document.objects.filter(pk=document.pk).update(
                 ocr_next_at=now + timedelta(minutes=5), ocr_task_queued=False
             )
             return None
-        _document_set_status(
-            document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
-        )
-        route_case(document)
-        return None
+        if not isinstance(choice, tuple):
+            _document_set_status(
+                document, to=DocumentStatus.FAILED, actor=None, reason="every configured provider used its attempts"
+            )
+            route_case(document)
+            return None
+        number = max((row[2] for row in rows), default=0) + 1
+        attempt, claim = _start_attempt(document, *choice, number=number, now=now)
+    return replace(claim, attempt_id=attempt.pk)  # the attempt's row went out with the COMMIT: its id is in
 
 
-def _start_attempt(document: Document, step_index: int, step: RouteStep, *, number: int, now: Any) -> Claim:
+def _start_attempt(
+    document: Document, step_index: int, step: RouteStep, *, number: int, now: Any
+) -> tuple[OcrAttempt, Claim]:
+    """The attempt's row and the status change (deferred: they go out with the claim's COMMIT), and the
+    claim, whose ``attempt_id`` is known once the row has gone out."""
     attempt = OcrAttempt(
         document=document,
         number=number,
@@ -140,7 +157,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         provider=step.provider,
         action=step.action,
     )
-    insert_rows([attempt])  # sent with the status change and the audit chain's lock (deferred_writes)
+    insert_rows([attempt])
     lease = now + timedelta(seconds=conf()["lease_seconds"])
     _document_set_status(
         document,
@@ -149,11 +166,9 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         data={"attempt": number, "provider": str(step)},
         also={"ocr_lease_until": lease, "ocr_task_queued": False},
     )
-    if attempt.pk is None:  # its row still waits (the audit chain's head was known: no read sent it)
-        send_pending()
-    return Claim(
+    claim = Claim(
         document.pk,
-        attempt.pk,
+        0,
         document.ocr_run,
         step,
         document.document_type,
@@ -163,6 +178,7 @@ def _start_attempt(document: Document, step_index: int, step: RouteStep, *, numb
         step_index=step_index,
         lease=lease,
     )
+    return attempt, claim
 
 
 def _request(claim: Claim, send_at: float) -> OcrRequest:
@@ -197,6 +213,7 @@ class Plan:
     step: RouteStep
     rows: tuple[tuple[int, int, int, str], ...]  # the attempt rows the plan was made from
     seen: Any  # the document's updated_at then
+    case_id: Any = None  # the document's case (never changes): the claim takes its audit chain's lock ahead
 
 
 @dataclass(frozen=True)
@@ -205,7 +222,7 @@ class Slot:
     send_at: float  # monotonic time the call may leave
 
 
-_PLAN_FIELDS = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at")
+_PLAN_FIELDS = ("status", "document_type", "ocr_run", "ocr_next_at", "ocr_lease_until", "updated_at", "case")
 
 
 _ATTEMPT_FIELDS = ("run", "route_step", "number", "error_code")
@@ -234,7 +251,7 @@ def _plan(document_id: Any) -> Plan | float | str | None:
     joined = [tuple(converted(converters, row)) for row in document_rows(sql, document_id)]
     if not joined:
         return None
-    status, document_type, run, next_at, lease_until, updated_at = joined[0][: len(_PLAN_FIELDS)]
+    status, document_type, run, next_at, lease_until, updated_at, case_id = joined[0][: len(_PLAN_FIELDS)]
     now = timezone.now()
     if status == DocumentStatus.PROCESSING:
         if lease_until is None:
@@ -249,7 +266,7 @@ def _plan(document_id: Any) -> Plan | float | str | None:
     choice = next_step(Document(pk=document_id, document_type=document_type, ocr_run=run), rows)
     if not isinstance(choice, tuple):
         return "claim"
-    return Plan(choice[0], choice[1], tuple(rows), updated_at)
+    return Plan(choice[0], choice[1], tuple(rows), updated_at, case_id)
 
 
 def _reserve(step: RouteStep) -> Slot | float | None:
