@@ -84,7 +84,8 @@ DATABASES = {
         "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
     }
 }
-# Persistent connections, checked before reuse. No psycopg pool: django-q2 forks its workers, and it closes
+# Persistent connections, checked before reuse (on PostgreSQL without a round trip when the socket shows
+# nothing amiss: kyc/db/postgresql). No psycopg pool: django-q2 forks its workers, and it closes
 # every connection before it forks (django_q/cluster.py), so a child never inherits its parent's socket.
 # With CONN_MAX_AGE=0 each task, each result save and each broker poll opened a new PostgreSQL backend.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("KYC_DB_CONN_MAX_AGE", 300, minimum=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_readers_refuse_malformed_values(monkeypatch):
 def test_database_url_selects_postgresql():
     config = env.database_from_url("postgres://u:p%40ss@db.internal:6543/kyc?sslmode=require")
     assert (config["ENGINE"], config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
-        "django.db.backends.postgresql",
+        "kyc.db.postgresql",
         "kyc",
         "u",
         "p@ss",
@@ -116,3 +117,38 @@ def test_postgresql_prepares_the_statements_a_worker_repeats():
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("kyc_document" in statement for statement in prepared), prepared
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # an idle connection, as a worker's is between tasks
+def test_the_health_check_before_a_task_costs_no_round_trip_and_still_catches_a_closed_connection():
+    """django-q2 has Django check the kept connection before each task. An idle connection with nothing
+    to read is taken as usable without a ``SELECT 1``; one the server has ended (its FATAL message and
+    the socket's end are there to read) is found unusable, and the task's first statement gets a new one."""
+    import psycopg
+    from django.db import close_old_connections, connections
+
+    from tests.support import RoundTrips
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        pytest.skip("the check is PostgreSQL's")
+    assert type(connection).__module__ == "kyc.db.postgresql.base"
+    connection.ensure_connection()
+    with RoundTrips() as trips:
+        close_old_connections()  # what django-q2 does before each task
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 2")
+    assert trips.count == 1  # the task's own statement, no SELECT 1 before it
+    first = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [first])
+    for _ in range(100):  # the server's FATAL and the socket's end arrive soon after
+        if not connection.is_usable():
+            break
+        time.sleep(0.02)
+    assert not connection.is_usable()
+    close_old_connections()
+    with connection.cursor() as cursor:  # the health check closed it: a new backend serves the task
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != first
