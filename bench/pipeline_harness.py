@@ -202,6 +202,18 @@ def busy_workers(cluster: subprocess.Popen) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if " processing " in line]
 
 
+def machine_cpu() -> tuple[float, float] | None:
+    """CPU seconds this machine has spent busy (every core, every process) and seconds the hypervisor
+    stole from it, so far (Linux's /proc/stat; None elsewhere)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
+
+
 def small_image(index: int) -> bytes:
     """A distinct, valid, tiny PNG per document, up to 65,536 of them (the emulator answers its samples,
     numbered by the image's digest: another image, another document number)."""

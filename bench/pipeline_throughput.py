@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,11 +67,19 @@ def main() -> int:
         print(f"creating {sum(counts.values())} documents {counts} ...", flush=True)
         ids = h.create_documents(counts, shuffle_seed=None if args.interleaved else 7)
         run.start_clusters(2, args.workers, task_log=True)
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), h.machine_cpu()
         final = h.wait_final(ids, timeout=900)
-        elapsed = time.monotonic() - started
+        elapsed, cpu_after = time.monotonic() - started, h.machine_cpu()
         h.stop_clusters(run.clusters, grace=30)  # their monitors have then recorded every task (the figures)
         report(run.log, run.emulator, final, elapsed, args, run.var)
+        if cpu_before and cpu_after:
+            busy, stolen = (after - before for before, after in zip(cpu_before, cpu_after, strict=True))
+            cores = os.cpu_count() or 1
+            print(
+                f"machine during the run: {busy / elapsed / cores:.0%} of {cores} cores busy; stolen by the "
+                f"hypervisor {stolen:.1f} s ({stolen / elapsed / cores:.1%} of the cores' time: a host that "
+                "takes the CPU away slows every job)"
+            )
         arrivals = run.var / "arrivals.json"
         arrivals.write_text(json.dumps(run.log.times))
         print(f"arrival times per action (emulator clock): {arrivals}")

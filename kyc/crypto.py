@@ -65,10 +65,16 @@ def keyring() -> KeyRing:
     return _keyring(settings.KYC_FIELD_KEYS)
 
 
+@lru_cache(maxsize=16)
+def _cipher(key: bytes) -> AESGCM:
+    """One AES-GCM object per key (building one costs more than sealing a short value with it)."""
+    return AESGCM(key)
+
+
 def encrypt(plaintext: str, *, aad: str) -> str:
     ring = keyring()
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring.keys[ring.current_id]).encrypt(nonce, plaintext.encode(), aad.encode())
+    sealed = _cipher(ring.keys[ring.current_id]).encrypt(nonce, plaintext.encode(), aad.encode())
     return f"{PREFIX}:{ring.current_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -82,7 +88,7 @@ def decrypt(token: str, *, aad: str) -> str:
         raise DecryptionError(f"unknown format or key id {key_id!r}")
     raw = base64.b64decode(payload)
     try:
-        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode()).decode()
+        return _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode()).decode()
     except InvalidTag:
         raise DecryptionError("value failed authentication (wrong key, tampered or moved)") from None
 

@@ -182,6 +182,21 @@ def test_cmyk_and_16_bit_images_become_viewable_pixels():
     assert 100 < grey.getpixel((5, 5)) < 130
 
 
+def test_a_jpeg_without_the_optimising_pass_holds_the_same_pixels():
+    """Portraits skip the encoder's Huffman-table pass: lossless, so the same pixels, only more bytes."""
+    import random
+
+    noisy = Image.new("RGB", (120, 150))
+    noisy.putdata([tuple(random.Random(i).randrange(256) for _ in range(3)) for i in range(120 * 150)])
+    out = io.BytesIO()
+    noisy.save(out, "JPEG", quality=85)
+    optimised, plain = image_normalise(out.getvalue()), image_normalise(out.getvalue(), optimize=False)
+    assert plain.content != optimised.content
+    assert len(plain.content) > len(optimised.content)
+    assert Image.open(io.BytesIO(plain.content)).tobytes() == Image.open(io.BytesIO(optimised.content)).tobytes()
+    assert (plain.content_type, plain.width, plain.height) == ("image/jpeg", 120, 150)
+
+
 def test_the_original_hash_spots_a_resubmission(case):
     data = image_bytes("PNG", size=(300, 200))
     first = document_add(case=case, document_type="hk_id_card", side="front", data=data, actor=None)

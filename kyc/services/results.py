@@ -61,7 +61,8 @@ def _store_portraits(document: Document, attempt: OcrAttempt, result: OcrResult)
     stored = 0
     for portrait in result.portraits:
         try:
-            image = image_normalise(portrait.image)  # vendor bytes get the same scrubbing as uploads
+            # vendor bytes get the same scrubbing as uploads; stored once, never sent on: no second pass
+            image = image_normalise(portrait.image, optimize=False)
         except DocumentInvalid as error:
             log.warning("portrait from %s discarded: %s", attempt.provider, error.code)
             continue
