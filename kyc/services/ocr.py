@@ -177,6 +177,7 @@ def _start_attempt(
         number=number,
         step_index=step_index,
         lease=lease,
+        case_id=document.case_id,
     )
     return attempt, claim
 

@@ -7,7 +7,7 @@ retry with backoff, fall back, or settle the document with the vendor's reason. 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -20,7 +20,18 @@ from django.utils import timezone
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner
 from kyc.routing import RouteStep
-from kyc.rows import column, deferred_writes, fetch_together, param, select_list, split_row, table, update_row
+from kyc.rows import (
+    column,
+    defer_read,
+    deferred_writes,
+    fetch_together,
+    param,
+    select_list,
+    send_pending,
+    split_row,
+    table,
+    update_row,
+)
 from kyc.services import ocr_queue
 from kyc.services.audit import audit_batch, audit_chain_ahead, audit_record
 from kyc.services.cases import document_follow_decision
@@ -29,6 +40,7 @@ from kyc.services.duplicates import holders
 from kyc.services.ocr_queue import SHORT_WAIT, attempt_rows, budget_used, next_step
 from kyc.services.providers import conf, provider_suspend
 from kyc.services.results import result_apply, result_checks, result_duplicate_read
+from kyc.services.routing import routing_after, routing_reads
 from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrResult
 
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
@@ -49,6 +61,7 @@ class Claim:
     number: int  # the attempt's number and route step, so finishing needs no read of it
     step_index: int
     lease: Any  # the lease this claim set: another claim's lease means the document moved on
+    case_id: Any = None  # the document's case: the finish reads what routing needs with its lock
 
 
 # The finish's read: each model with its alias and the foreign key of the one before it that leads to it.
@@ -75,17 +88,35 @@ def _finish_sql() -> str:
 
 
 def _lock_for_finish(
-    document_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = ()
+    document_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = (), chain_of: Any = None
 ) -> tuple[Document, list[list[tuple[Any, ...]]]]:
     """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
     the routing at the end), in one statement; and the rows of ``reads``, sent with it (one round trip:
-    kyc.rows.fetch_together)."""
-    found, *rows = fetch_together([(_finish_sql(), [param(Document, "id", document_id)]), *reads])
-    if not found:
+    kyc.rows.fetch_together). With ``chain_of`` (the case's id, known from the claim) and deferred writes
+    in an ``audit_batch``, the audit chain's lock and head go last in that round trip, after the row
+    locks (the order every transaction takes them in), so the finish's events need no round trip of
+    their own."""
+    statements = [(_finish_sql(), [param(Document, "id", document_id)]), *reads]
+    found: list[list[tuple[Any, ...]]] = [[] for _ in statements]
+    deferred = chain_of is not None
+    for (sql, params), out in zip(statements, found, strict=True):
+        deferred = deferred and defer_read(sql, params, _into(out))
+    if deferred:
+        audit_chain_ahead(chain_of)
+        send_pending()
+    else:  # nothing was deferred (the first refusal leaves the rest unsent): read them all now
+        found = fetch_together(statements)
+    locked, *rows = found
+    if not locked:
         raise Document.DoesNotExist(f"document {document_id} is gone")
-    document, case, applicant, partner = split_row(found[0], [model for model, _, _ in _FINISH_JOIN])
+    document, case, applicant, partner = split_row(locked[0], [model for model, _, _ in _FINISH_JOIN])
     applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
     return document, rows  # type: ignore[return-value]
+
+
+def _into(out: list[tuple[Any, ...]]) -> Callable[[Any], None]:
+    """A deferred read's callback that puts the statement's rows into ``out``."""
+    return lambda cursor: out.extend(cursor.fetchall())
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
@@ -134,24 +165,33 @@ def _record_attempt(
     else:
         attempt.outcome, attempt.vendor_request_id = OcrOutcome.SUCCEEDED, outcome.request_id[:128]
         attempt.warnings, attempt.raw_response = list(outcome.warnings), dict(outcome.raw)
-    update_row(attempt, fields)
+    # The attempt's row is never deleted, and every change to it happens under its document's lock, which
+    # the finish holds: the update needs no answer checked, and may go out with the COMMIT.
+    update_row(attempt, fields, locked=True)
 
 
 def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
-    # Its row writes (attempt, fields, portrait, checks, statuses) go out in one round trip before the next
-    # read (kyc.rows.deferred_writes), with the audit chain's lock and head (taken ahead: the lock is held
-    # from there to the commit) and routing's reads. The audit events (status change, routing) are written
-    # together at the end, with the case's routing update and the commit, in one more round trip.
-    # The checks' one read (the duplicate lookup) is known from the answer alone: it goes with the lock.
+    # Two round trips after BEGIN. Everything the finish reads goes with its row locks: the checks' one read
+    # (the duplicate lookup, known from the answer alone), routing's reads of the case, and the audit
+    # chain's lock and head (held from there to the commit, taken after the row locks, as everywhere).
+    # Every write (attempt, fields, portrait, checks, statuses, the case's routing, the audit events) then
+    # goes out with the COMMIT (kyc.rows.deferred_writes, kyc.services.audit.audit_batch).
     duplicate = (
         result_duplicate_read(claim.document_type, claim.side, claim.document_id, outcome)
         if isinstance(outcome, OcrResult)
         else None
     )
+    reads = [duplicate[1]] if duplicate else []
+    # Routing's reads of the case go with the lock too (after it: the rows they read cannot change under
+    # the case's lock but for this document, whose new status and checks the finish puts in).
+    routing = routing_reads(claim.case_id, claim.document_id) if isinstance(outcome, OcrResult) else []
+    if claim.case_id is None:
+        routing = []
     with transaction.atomic(), deferred_writes(commit=True), audit_batch():
         # The case is locked in the same statement, after the document, for routing at the end.
-        document, read = _lock_for_finish(claim.document_id, [duplicate[1]] if duplicate else [])
+        document, read = _lock_for_finish(claim.document_id, reads + routing, chain_of=claim.case_id)
         known = {duplicate[0]: holders(read[0])} if duplicate else {}
+        routed = read[len(reads) :] if routing and document.case_id == claim.case_id else None
         audit_chain_ahead(document.case_id)  # the chain's lock and head go with the writes, not after them
         finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
@@ -192,11 +232,17 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
             return "stale"
         document.ocr_lease_until = None  # saved with the status change that every path below makes
         if isinstance(outcome, OcrResult):
-            return _finish_success(document, attempt, outcome, checked)
+            return _finish_success(document, attempt, outcome, checked, routed)
         return _finish_error(document, attempt, outcome)
 
 
-def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult, checked: list[Any]) -> str:
+def _finish_success(
+    document: Document,
+    attempt: OcrAttempt,
+    result: OcrResult,
+    checked: list[Any],
+    routed: list[list[tuple[Any, ...]]] | None = None,
+) -> str:
     summary = result_apply(document=document, attempt=attempt, result=result, checked=checked)
     target = DocumentStatus.EXTRACTED if summary["fields"] else DocumentStatus.UNREADABLE
     reason = "" if summary["fields"] else "the provider found no document fields in the image"
@@ -208,7 +254,9 @@ def _finish_success(document: Document, attempt: OcrAttempt, result: OcrResult, 
         data=summary,
         also={**LEASE_CLEARED, "detected_type": document.detected_type},
     )
-    route_case(document, case_locked=True)
+    # the checks stored replace the document's current ones; with no field found, none were stored
+    known = routing_after(routed, document, checked if summary["fields"] else None) if routed is not None else None
+    route_case(document, case_locked=True, known=known)
     return target
 
 
@@ -267,16 +315,19 @@ def _retry_later(document: Document, attempt: OcrAttempt, *, delay: float, reaso
     return "retry"
 
 
-def route_case(document: Document, *, case_locked: bool = False) -> None:
+def route_case(
+    document: Document, *, case_locked: bool = False, known: tuple[list[Document], list[str]] | None = None
+) -> None:
     """Route the case in the same transaction. Locks are taken document first, then case, everywhere, so
     two documents of one case finishing together serialise on the case row and the second sees the first.
-    ``case_locked``: ``document.case`` was locked with the document (``finish``). A case decided while the
-    document was being read is not routed: the document follows the decision."""
+    ``case_locked``: ``document.case`` was locked with the document (``finish``); ``known``: what routing
+    reads, read with those locks (kyc.services.routing.routing_after). A case decided while the document
+    was being read is not routed: the document follows the decision."""
     from kyc.services.routing import case_route
 
     if document_follow_decision(document, document.case.status if case_locked else case_status(document)):
         return
-    case_route(case_id=document.case_id, locked=document.case if case_locked else None)
+    case_route(case_id=document.case_id, locked=document.case if case_locked else None, known=known)
 
 
 def case_status(document: Document) -> str | None:

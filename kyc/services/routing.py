@@ -44,6 +44,49 @@ def _failing_sql() -> str:
     )
 
 
+@cache
+def _failing_marked_sql() -> str:
+    """``_failing_sql`` with each row marked whether it is a given document's own check."""
+    code, result, document = column(Check, "code", "k"), column(Check, "result", "k"), column(Check, "document", "k")
+    return (
+        f"SELECT DISTINCT {code}, {result}, COALESCE({document} = %s, FALSE) FROM {table(Check)} k "  # noqa: S608
+        f"WHERE {column(Check, 'case', 'k')} = %s AND {column(Check, 'is_current', 'k')} = %s "
+        f"AND {result} NOT IN (%s, %s)"
+    )
+
+
+def routing_reads(case_id: Any, document_id: Any) -> list[tuple[str, list[Any]]]:
+    """The routing's two reads of a case, for a job's finish to send with its lock read, before it writes
+    anything: after the document's and the case's row locks (the statements run in order), nothing that
+    routing reads can change until the commit but the job's own document, whose status and checks
+    ``routing_after`` puts in. The routing then needs no round trip of its own."""
+    failing = [
+        param(Check, "document", document_id),
+        param(Check, "case", case_id),
+        True,
+        CheckResult.PASS.value,
+        CheckResult.NOT_AVAILABLE.value,
+    ]
+    return [(_documents_sql(), [param(Document, "case", case_id)]), (_failing_marked_sql(), failing)]
+
+
+def routing_after(
+    rows: list[list[tuple[Any, ...]]], document: Document, checks: list[Any] | None
+) -> tuple[list[Document], list[str]]:
+    """What ``routing_reads`` would have read after the finish's writes: ``document`` with its new status,
+    and, when the finish stored ``checks`` (each with ``code`` and ``result``), those as its current
+    checks in place of the ones it had (``None``: it stored none, so its current checks stand)."""
+    documents_rows, failing_rows = rows
+    read: list[Document] = instances(Document, _DOCUMENT_FIELDS, documents_rows)
+    documents = [document if found.pk == document.pk else found for found in read]  # the finish's, as it is now
+    own = {(code, result) for code, result, mine in failing_rows if mine}
+    if checks is not None:
+        passing = (CheckResult.PASS.value, CheckResult.NOT_AVAILABLE.value)
+        own = {(check.code, check.result) for check in checks if check.result not in passing}
+    others = {(code, result) for code, result, mine in failing_rows if not mine}
+    return documents, sorted(f"{code} ({result})" for code, result in others | own)
+
+
 def _read(case: Case, *, full: bool) -> tuple[list[Document], list[str]]:
     """The case's documents, oldest first (with ``full``, their current fields and applied attempts too),
     and its failing checks: the two reads in one round trip where the database allows it."""
@@ -55,7 +98,11 @@ def _read(case: Case, *, full: bool) -> tuple[list[Document], list[str]]:
 
 
 def _documents(rows: list[tuple[Any, ...]], *, full: bool) -> list[Document]:
-    documents: list[Document] = instances(Document, _DOCUMENT_FIELDS, rows)
+    return _loaded(instances(Document, _DOCUMENT_FIELDS, rows), full=full)
+
+
+def _loaded(documents: list[Document], *, full: bool) -> list[Document]:
+    """With ``full``, each document's current fields and applied attempts loaded (read now)."""
     if not full:
         return documents
     current = Prefetch(
@@ -101,17 +148,21 @@ def _blockers(documents: list[Document], failing: list[str]) -> list[str]:
     return reasons
 
 
-def case_route(*, case_id: Any = None, locked: Case | None = None) -> str:
+def case_route(
+    *, case_id: Any = None, locked: Case | None = None, known: tuple[list[Document], list[str]] | None = None
+) -> str:
     """Route an open case whose documents are all read. Idempotent: anything else is left alone.
     ``locked``: the case, already row-locked in the caller's transaction with its applicant and partner
-    loaded (the pipeline locks it together with the document), so it is not read again."""
+    loaded (the pipeline locks it together with the document), so it is not read again. ``known``: its
+    documents and failing checks as the caller read them under that lock (``routing_after``)."""
     with transaction.atomic(savepoint=False):
         if locked is None:
             locked = Case.objects.select_for_update(of=("self",)).select_related("applicant__partner").get(pk=case_id)
         case = locked
         if case.status != CaseStatus.OPEN:
             return "not open"
-        documents, failing = _read(case, full=case.applicant.partner.auto_approve)
+        full = case.applicant.partner.auto_approve
+        documents, failing = _read(case, full=full) if known is None else (_loaded(known[0], full=full), known[1])
         if not documents or any(d.status not in _FINAL_READ for d in documents):
             return "waiting for documents"
         return _route(case, documents, failing)
