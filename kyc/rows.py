@@ -104,9 +104,47 @@ def insert_rows(objs: Sequence[models.Model], *, keys: bool = True) -> None:
         _insert(db, model, objs[start : start + size], auto)
 
 
+# Field classes (exactly these, not subclasses) whose ``get_db_prep_save(pre_save(obj, add))`` is the attribute
+# itself when it holds one of these types or None, on every backend: their ``pre_save`` reads the attribute,
+# and their preparation only converts other types (CharField's ``to_python`` returns a str as it is, and so
+# on). Not integers: on PostgreSQL Django wraps them in psycopg's sized types (Int2, Int4, Int8), which fix
+# the prepared statement's parameter types. tests/test_rows.py compares the two on both databases.
+_AS_IS: dict[type[models.Field], tuple[type, ...]] = {  # type: ignore[type-arg]
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.BooleanField: (bool,),
+    models.FloatField: (float,),
+}
+
+
+@cache
+def _as_is_types(field: Any) -> tuple[type, ...]:
+    """The value types ``field`` stores as they are (``_AS_IS``); none for any other field."""
+    return _AS_IS.get(type(field), ())
+
+
+@cache
+def _preparers(fields: tuple[Any, ...]) -> tuple[tuple[str, Any, tuple[type, ...]], ...]:
+    return tuple((field.attname, field, _as_is_types(field)) for field in fields)
+
+
+def prepared(obj: models.Model, fields: tuple[Any, ...], *, add: bool, db: Any) -> list[Any]:
+    """Each field's value of ``obj`` as the ORM writes it, ``get_db_prep_save(pre_save(obj, add))``, without
+    the call chain where that is the attribute itself (a job prepares some 250 values)."""
+    out = []
+    for attname, field, types in _preparers(fields):
+        if types:
+            value = getattr(obj, attname)
+            if value is None or type(value) in types:
+                out.append(value)
+                continue
+        out.append(field.get_db_prep_save(field.pre_save(obj, add), db))
+    return out
+
+
 def _insert(db: Any, model: type[models.Model], objs: Sequence[models.Model], auto: Any) -> None:
     columns = _insert_columns(model)
-    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in columns]
+    params = [value for obj in objs for value in prepared(obj, columns, add=True, db=db)]
 
     def saved(rows: list[tuple[Any, ...]] | None) -> None:
         for index, obj in enumerate(objs):
@@ -138,7 +176,7 @@ def update_row(obj: models.Model, fields: Sequence[str], *, locked: bool = False
     answer to check (inside ``deferred_writes`` the update may then go out with the ``COMMIT``)."""
     model, db = type(obj), _db()
     sql, targets = _update(model, tuple(dict.fromkeys(fields)))
-    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in targets]
+    params = prepared(obj, targets, add=False, db=db)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, db))
 
     def changed(cursor: Any) -> None:
