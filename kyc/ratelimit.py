@@ -95,9 +95,19 @@ class DatabaseLimiter:
     """GCRA on a ``kyc_ratelimitslot`` row. ``lead`` puts the slot at least that far ahead, so the caller
     can do its own work (claim the document, sign the request) before the slot starts, not after."""
 
-    _PG_SQL = """
-        WITH cur AS (
-            SELECT tat, warm_since, clock_timestamp() AS now FROM kyc_ratelimitslot WHERE key = %(key)s FOR UPDATE
+    # Sent on its own (autocommit), the statement's transaction commits without waiting for its WAL to
+    # reach the disk (``synchronous_commit`` off for that transaction alone, set by ``lazy``, which ``cur``
+    # joins so that it runs): a reservation is soft state, as in Redis, which keeps nothing on disk. A
+    # database crash may forget the last few hundred milliseconds of reservations, so for a moment after
+    # its restart calls may be spaced closer than the quota (a vendor's RequestLimitExceeded is retried).
+    # Inside a caller's transaction the setting would reach the caller's own writes: there ``lazy`` sets
+    # nothing (``_PG_SQL`` without it). Every other write of the pipeline still waits for the disk.
+    _PG_SQL_TEMPLATE = """
+        WITH lazy AS (
+            SELECT {lazy}
+        ), cur AS (
+            SELECT tat, warm_since, clock_timestamp() AS now FROM kyc_ratelimitslot, lazy
+             WHERE key = %(key)s FOR UPDATE OF kyc_ratelimitslot
         ), asked AS (
             SELECT now, tat, warm_since, GREATEST(tat, now + make_interval(secs => %(lead)s)) AS start FROM cur
         ), slot AS (
@@ -114,6 +124,8 @@ class DatabaseLimiter:
          WHERE key = %(key)s AND slot.start - slot.now <= make_interval(secs => %(max_wait)s)
      RETURNING EXTRACT(EPOCH FROM (slot.start - slot.now)), EXTRACT(EPOCH FROM slot.start)
     """
+    _PG_SQL_LAZY = _PG_SQL_TEMPLATE.format(lazy="set_config('synchronous_commit', 'off', true)")
+    _PG_SQL = _PG_SQL_TEMPLATE.format(lazy="1")
     _PG_AHEAD = "SELECT key, EXTRACT(EPOCH FROM (tat - clock_timestamp())) FROM kyc_ratelimitslot WHERE key = ANY(%s)"
 
     def __init__(self) -> None:
@@ -162,7 +174,7 @@ class DatabaseLimiter:
         # One statement, atomic by itself (its row lock serialises reservations): outside a transaction it
         # commits alone, one round trip instead of three with BEGIN and COMMIT around it.
         with connection.cursor() as cursor:
-            cursor.execute(self._PG_SQL, params)
+            cursor.execute(self._PG_SQL_LAZY if connection.get_autocommit() else self._PG_SQL, params)
             row = cursor.fetchone()
         if row is None:  # refused, or the row went away (None: the caller makes it again)
             ahead = self._ahead([key]).get(key)

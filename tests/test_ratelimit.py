@@ -160,3 +160,38 @@ def test_peek_tells_how_far_ahead_a_key_is_booked_without_booking(make):
     assert 1.3 < ahead[key] <= 1.5
     assert ahead["never-used"] == 0.0
     assert limiter.peek([key])[key] <= ahead[key]  # peeking took nothing
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_alone_does_not_wait_for_the_disk_and_a_callers_transaction_still_does():
+    """On its own, a reservation's transaction commits with ``synchronous_commit`` off (soft state); the
+    setting is that transaction's only. Inside a caller's transaction it changes nothing of the caller's."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's commit setting")
+    limiter = DatabaseLimiter()
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    key = f"t:{uuid.uuid4().hex}"
+    limiter.reserve(key, 10.0, max_wait=5.0)  # creates the key's row: its own statements
+    statements = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert limiter.reserve(key, 10.0, max_wait=5.0).granted
+    assert "set_config('synchronous_commit', 'off', true)" in statements[-1]
+    assert setting() == "on"  # the session's setting is untouched: it held for that transaction alone
+    with transaction.atomic():
+        with connection.execute_wrapper(spy):
+            assert limiter.reserve(key, 10.0, max_wait=5.0).granted
+        assert "set_config" not in statements[-1]
+        assert setting() == "on"  # the caller's writes still wait for the disk
