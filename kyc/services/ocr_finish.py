@@ -184,15 +184,14 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
     reads = [duplicate[1]] if duplicate else []
     # Routing's reads of the case go with the lock too (after it: the rows they read cannot change under
     # the case's lock but for this document, whose new status and checks the finish puts in).
-    routing = routing_reads(claim.case_id, claim.document_id) if isinstance(outcome, OcrResult) else []
-    if claim.case_id is None:
-        routing = []
+    found = isinstance(outcome, OcrResult) and claim.case_id is not None
+    routing = routing_reads(claim.case_id, claim.document_id) if found else []
     with transaction.atomic(), deferred_writes(commit=True), audit_batch():
         # The case is locked in the same statement, after the document, for routing at the end.
         document, read = _lock_for_finish(claim.document_id, reads + routing, chain_of=claim.case_id)
         known = {duplicate[0]: holders(read[0])} if duplicate else {}
         routed = read[len(reads) :] if routing and document.case_id == claim.case_id else None
-        audit_chain_ahead(document.case_id)  # the chain's lock and head go with the writes, not after them
+        audit_chain_ahead(document.case_id)  # taken with the lock above; else they go with the writes
         finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).

@@ -24,11 +24,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed:
             return False
-        if connection.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        if connection.pgconn.transaction_status == pq.TransactionStatus.IDLE and hasattr(select, "poll"):
             try:
-                readable, _, _ = select.select([connection.fileno()], [], [], 0)
+                poller = select.poll()
+                poller.register(connection.fileno(), select.POLLIN)
+                quiet = not poller.poll(0)  # POLLIN, POLLHUP or POLLERR: something to read, or trouble
             except (OSError, ValueError):  # a socket that cannot be polled: ask the server
-                readable = [True]
-            if not readable:
+                quiet = False
+            if quiet:
                 return True
         return bool(super().is_usable())
