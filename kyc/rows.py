@@ -117,7 +117,6 @@ _AS_IS: dict[type[models.Field], tuple[type, ...]] = {  # type: ignore[type-arg]
 }
 
 
-@cache
 def _as_is_types(field: Any) -> tuple[type, ...]:
     """The value types ``field`` stores as they are (``_AS_IS``); none for any other field."""
     return _AS_IS.get(type(field), ())

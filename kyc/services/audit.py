@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -213,6 +213,28 @@ def audit_chain_ahead(key: Any) -> None:
 
     if rows.defer_read(_LOCK, [_CHAIN_LOCK_SPACE, chain], lambda cursor: None):
         rows.defer_read(_HEAD, [chain], head)
+
+
+def fetch_then_chain(reads: Sequence[tuple[str, Sequence[Any]]], key: Any) -> list[list[tuple[Any, ...]]]:
+    """Each read's rows, with the audit chain of ``key`` locked and its head read right after them, in the
+    same round trip (inside ``audit_batch`` with deferred writes, so the transaction's events then need no
+    round trip of their own to chain). The chain comes after the reads: a transaction that row-locks in
+    them takes its locks in the order every transaction does (rows first, then the chain). Elsewhere, the
+    reads alone (kyc.rows.fetch_together), and the chain is locked when the batch ends, as usual."""
+    found: list[list[tuple[Any, ...]]] = [[] for _ in reads]
+    deferred = getattr(connection, "_kyc_audit_batch", None) is not None
+    for (sql, params), out in zip(reads, found, strict=True):
+        deferred = deferred and rows.defer_read(sql, params, _into(out))  # all or none: one context decides
+    if not deferred:
+        return rows.fetch_together(reads)
+    audit_chain_ahead(key)
+    rows.send_pending()
+    return found
+
+
+def _into(out: list[tuple[Any, ...]]) -> Callable[[Any], None]:
+    """A deferred read's callback that puts the statement's rows into ``out``."""
+    return lambda cursor: out.extend(cursor.fetchall())
 
 
 def _append(events: list[AuditEvent]) -> None:

@@ -33,16 +33,15 @@ from kyc.rows import (
     column,
     converted,
     converters_for,
-    defer_read,
     deferred_writes,
     from_row,
     insert_rows,
+    param,
     select_list,
-    send_pending,
     table,
 )
 from kyc.services import ocr_queue
-from kyc.services.audit import audit_batch, audit_chain_ahead
+from kyc.services.audit import audit_batch, fetch_then_chain
 from kyc.services.cases import document_follow_decision
 from kyc.services.documents import _document_set_status
 from kyc.services.ocr_finish import Claim, case_status, finish, route_case
@@ -71,13 +70,10 @@ def _lock(document_id: Any, case_id: Any = None) -> Document | None:
     (the plan read it; a document never changes case) and inside ``audit_batch`` with deferred writes, the
     audit chain's lock and head go out in the same round trip, after the row lock, so the claim's events
     need no round trip of their own to chain."""
-    found: list[tuple[Any, ...]] = []
-    key = [Document._meta.pk.get_db_prep_value(document_id, connection)]
-    if case_id is not None and defer_read(_lock_sql(), key, lambda cursor: found.extend(cursor.fetchall())):
-        audit_chain_ahead(case_id)
-        send_pending()
-    else:
+    if case_id is None:
         found = document_rows(_lock_sql(), document_id)
+    else:
+        (found,) = fetch_then_chain([(_lock_sql(), [param(Document, "id", document_id)])], case_id)
     return from_row(Document, found[0]) if found else None  # type: ignore[return-value]
 
 
@@ -214,7 +210,7 @@ class Plan:
     step: RouteStep
     rows: tuple[tuple[int, int, int, str], ...]  # the attempt rows the plan was made from
     seen: Any  # the document's updated_at then
-    case_id: Any = None  # the document's case (never changes): the claim takes its audit chain's lock ahead
+    case_id: Any  # the document's case (never changes): the claim takes its audit chain's lock ahead
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ retry with backoff, fall back, or settle the document with the vendor's reason. 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -20,20 +20,9 @@ from django.utils import timezone
 from kyc.choices import DocumentStatus, OcrOutcome
 from kyc.models import Applicant, Case, Document, OcrAttempt, Partner
 from kyc.routing import RouteStep
-from kyc.rows import (
-    column,
-    defer_read,
-    deferred_writes,
-    fetch_together,
-    param,
-    select_list,
-    send_pending,
-    split_row,
-    table,
-    update_row,
-)
+from kyc.rows import column, deferred_writes, param, select_list, split_row, table, update_row
 from kyc.services import ocr_queue
-from kyc.services.audit import audit_batch, audit_chain_ahead, audit_record
+from kyc.services.audit import audit_batch, audit_record, fetch_then_chain
 from kyc.services.cases import document_follow_decision
 from kyc.services.documents import _document_set_status
 from kyc.services.duplicates import holders
@@ -61,7 +50,7 @@ class Claim:
     number: int  # the attempt's number and route step, so finishing needs no read of it
     step_index: int
     lease: Any  # the lease this claim set: another claim's lease means the document moved on
-    case_id: Any = None  # the document's case: the finish reads what routing needs with its lock
+    case_id: Any  # the document's case: the finish locks its audit chain and reads what routing needs ahead
 
 
 # The finish's read: each model with its alias and the foreign key of the one before it that leads to it.
@@ -88,35 +77,18 @@ def _finish_sql() -> str:
 
 
 def _lock_for_finish(
-    document_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = (), chain_of: Any = None
+    document_id: Any, case_id: Any, reads: Sequence[tuple[str, Sequence[Any]]] = ()
 ) -> tuple[Document, list[list[tuple[Any, ...]]]]:
     """The document and its case, locked, with the case's applicant and partner loaded (for the checks and
-    the routing at the end), in one statement; and the rows of ``reads``, sent with it (one round trip:
-    kyc.rows.fetch_together). With ``chain_of`` (the case's id, known from the claim) and deferred writes
-    in an ``audit_batch``, the audit chain's lock and head go last in that round trip, after the row
-    locks (the order every transaction takes them in), so the finish's events need no round trip of
-    their own."""
-    statements = [(_finish_sql(), [param(Document, "id", document_id)]), *reads]
-    found: list[list[tuple[Any, ...]]] = [[] for _ in statements]
-    deferred = chain_of is not None
-    for (sql, params), out in zip(statements, found, strict=True):
-        deferred = deferred and defer_read(sql, params, _into(out))
-    if deferred:
-        audit_chain_ahead(chain_of)
-        send_pending()
-    else:  # nothing was deferred (the first refusal leaves the rest unsent): read them all now
-        found = fetch_together(statements)
-    locked, *rows = found
+    the routing at the end), in one statement; and the rows of ``reads``, sent with it, and the audit
+    chain's lock and head after them (one round trip: kyc.services.audit.fetch_then_chain), so the
+    finish's events need no round trip of their own."""
+    locked, *rows = fetch_then_chain([(_finish_sql(), [param(Document, "id", document_id)]), *reads], case_id)
     if not locked:
         raise Document.DoesNotExist(f"document {document_id} is gone")
     document, case, applicant, partner = split_row(locked[0], [model for model, _, _ in _FINISH_JOIN])
     applicant.partner, case.applicant, document.case = partner, applicant, case  # type: ignore[attr-defined]
     return document, rows  # type: ignore[return-value]
-
-
-def _into(out: list[tuple[Any, ...]]) -> Callable[[Any], None]:
-    """A deferred read's callback that puts the statement's rows into ``out``."""
-    return lambda cursor: out.extend(cursor.fetchall())
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:
@@ -184,14 +156,12 @@ def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quot
     reads = [duplicate[1]] if duplicate else []
     # Routing's reads of the case go with the lock too (after it: the rows they read cannot change under
     # the case's lock but for this document, whose new status and checks the finish puts in).
-    found = isinstance(outcome, OcrResult) and claim.case_id is not None
-    routing = routing_reads(claim.case_id, claim.document_id) if found else []
+    routing = routing_reads(claim.case_id, claim.document_id) if isinstance(outcome, OcrResult) else []
     with transaction.atomic(), deferred_writes(commit=True), audit_batch():
         # The case is locked in the same statement, after the document, for routing at the end.
-        document, read = _lock_for_finish(claim.document_id, reads + routing, chain_of=claim.case_id)
+        document, read = _lock_for_finish(claim.document_id, claim.case_id, reads + routing)
         known = {duplicate[0]: holders(read[0])} if duplicate else {}
-        routed = read[len(reads) :] if routing and document.case_id == claim.case_id else None
-        audit_chain_ahead(document.case_id)  # taken with the lock above; else they go with the writes
+        routed = read[len(reads) :] if routing else None
         finished_at = timezone.now()  # the attempt's end: its answer is in and its document locked
         # Every change to an attempt happens under its document's lock, so the attempt needs no read: a
         # takeover always moves the document on (a status change, then a new claim's lease).
