@@ -312,21 +312,30 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
 def _pipelined(
     pending: list[_Write], statements: list[tuple[str, list[Any]]], *, commit: bool = False
 ) -> list[list[tuple[Any, ...]]]:
-    cursors = []
+    """The statements in one round trip. Each goes out through Django's cursor wrapper, so execute wrappers,
+    query logging (``DEBUG``, ``assertNumQueries``) and whatever instruments ``CursorWrapper.execute`` see
+    every one. The wrapper is built as ``connection.cursor()`` builds it, without what that call repeats
+    per statement for nothing here: opening the connection (a transaction is open on it) and its health
+    check (done when the transaction began). The answers are read from psycopg's own cursors: every one is
+    in when the pipeline ends, and any error was raised there, as Django's."""
+    db = _db()
+    db.validate_thread_sharing()
+    wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
+    raws: list[Any] = []
     try:
-        with connection.wrap_database_errors, connection.connection.pipeline():
+        with db.wrap_database_errors, db.connection.pipeline():
             for sql, params in statements:
-                cursor = connection.cursor()
-                cursors.append(cursor)
-                cursor.execute(sql, params)
+                raw = db.create_cursor()
+                raws.append(raw)
+                wrap(raw).execute(sql, params)
             if commit:  # a statement of its own, never prepared (psycopg's commit() would sync first)
-                connection.connection.execute("COMMIT", prepare=False)
-        for write, cursor in zip(pending, cursors, strict=False):
-            write.done(cursor)
-        return [list(cursor.fetchall()) for cursor in cursors[len(pending) :]]
+                db.connection.execute("COMMIT", prepare=False)
+        for write, raw in zip(pending, raws, strict=False):
+            write.done(raw)
+        return [list(raw.fetchall()) for raw in raws[len(pending) :]]
     finally:
-        for cursor in cursors:
-            cursor.close()
+        for raw in raws:
+            raw.close()
 
 
 # --- reads ------------------------------------------------------------------------------------------------

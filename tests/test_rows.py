@@ -504,6 +504,41 @@ def test_reads_go_out_with_the_writes_waiting_before_them_and_see_them(case, mon
 
 
 @pytest.mark.django_db(transaction=True)
+def test_every_statement_of_a_round_trip_is_seen_by_the_query_log_and_by_cursor_instrumentation(case, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    from kyc.rows import deferred_writes, fetch_together
+
+    document, spy = _spied_document(case, monkeypatch)
+    instrumented = []  # what an APM that patches Django's cursor wrapper (as Sentry's does) records
+    execute = CursorWrapper.execute
+
+    def patched(self, sql, params=None):
+        instrumented.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", patched)
+    table = connection.ops.quote_name(Document._meta.db_table)
+    key = Document._meta.pk.get_db_prep_value(document.pk, connection)
+    read = f"SELECT status FROM {table} WHERE id = %s"  # noqa: S608
+    with (
+        transaction.atomic(),
+        connection.execute_wrapper(spy),
+        deferred_writes(),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        document.status = "queued"
+        update_row(document, ["status"])
+        document.status = "processing"
+        update_row(document, ["status"])
+        (status,) = fetch_together([(read, [key])])
+    assert status == [("processing",)]
+    assert (spy.opened, spy.statements) == (1, 3)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE", "UPDATE", "SELECT"]
+    assert [sql.split()[0] for sql in instrumented] == ["UPDATE", "UPDATE", "SELECT"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_audit_append_takes_its_chain_lock_with_the_writes_waiting_before_it(case, monkeypatch):
     """The chain's lock, its head read and the transaction's waiting writes in one round trip; the chain
     stays whole."""
