@@ -22,10 +22,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models, transaction
+from psycopg.pq import TransactionStatus
+
+_IDLE = TransactionStatus.IDLE
 
 
 @cache
@@ -309,6 +312,26 @@ def fetch_together(reads: Sequence[tuple[str, Sequence[Any]]], *, commit: bool =
     return [fetch(sql, params) for sql, params in reads]
 
 
+def _begin_in(raw: Any, pipeline: Any) -> bool:
+    """Start the transaction in ``pipeline``'s round trip when its first statement would start it: psycopg
+    sends the ``BEGIN`` it adds there in a round trip of its own (it syncs right after, so that the next
+    statement does not add a second one). Sent here, the ``BEGIN`` is in flight before the first statement
+    is queued: libpq then reports the transaction active, and psycopg adds none. True if sent here.
+    This uses psycopg's pipeline internals (its command and result queues), so it runs only where they are
+    as expected; elsewhere psycopg starts the transaction itself, one round trip more.
+    tests/services/test_ocr_pipeline.py counts a job's round trips from libpq's trace."""
+    if raw.autocommit or raw.pgconn.transaction_status != _IDLE:
+        return False
+    commands, results = getattr(pipeline, "command_queue", None), getattr(pipeline, "result_queue", None)
+    communicate = getattr(pipeline, "_communicate_gen", None)
+    if commands is None or results is None or communicate is None:
+        return False
+    commands.append(partial(raw.pgconn.send_query_params, raw._get_tx_start_command(), None))
+    results.append(None)  # psycopg checks a command's result for an error when the pipeline syncs
+    raw.wait(communicate())
+    return True
+
+
 def _pipelined(
     pending: list[_Write], statements: list[tuple[str, list[Any]]], *, commit: bool = False
 ) -> list[list[tuple[Any, ...]]]:
@@ -323,7 +346,8 @@ def _pipelined(
     wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
     raws: list[Any] = []
     try:
-        with db.wrap_database_errors, db.connection.pipeline():
+        with db.wrap_database_errors, db.connection.pipeline() as pipeline:
+            _begin_in(db.connection, pipeline)
             for sql, params in statements:
                 raw = db.create_cursor()
                 raws.append(raw)

@@ -695,3 +695,81 @@ def test_values_are_prepared_exactly_as_the_orm_prepares_them(case):
 def _comparable(values):
     """psycopg's JSON wrappers compare by identity: compare what they wrap."""
     return [("json", type(v).__name__, v.obj) if hasattr(v, "obj") and hasattr(v, "dumps") else v for v in values]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_starts_in_the_round_trip_of_its_first_statements(case):
+    """psycopg would send the BEGIN in a round trip of its own (kyc.rows._begin_in): here the BEGIN goes
+    with the first statements, every statement after it runs in that one transaction, and a later round
+    trip of the same transaction sends no second BEGIN."""
+    from kyc.rows import deferred_writes, fetch_together
+
+    _postgres_only()
+    xid = "SELECT pg_current_xact_id()::text"
+    connection.ensure_connection()
+    with RoundTrips() as trips, transaction.atomic(), deferred_writes():
+        first, second = fetch_together([(xid, []), (xid, [])])
+        (third,) = fetch_together([(xid, []), ("SELECT 1", [])])[:1]
+    assert first == second == third
+    sent = [" | ".join(m.split("\t")[0] + (" BEGIN" if '"BEGIN"' in m else "") for m in t) for t in trips.trips()]
+    assert trips.count == 3, sent  # two pipelines and Django's COMMIT
+    begins = [sum('"BEGIN"' in message for message in trip) for trip in trips.trips()]
+    assert begins == [1, 0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_started_with_its_first_statements_keeps_the_connections_isolation_level(case):
+    from psycopg import IsolationLevel
+
+    from kyc.rows import deferred_writes, fetch_together
+
+    _postgres_only()
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.isolation_level = IsolationLevel.SERIALIZABLE  # what OPTIONS["isolation_level"] sets
+    try:
+        with transaction.atomic(), deferred_writes():
+            (level, _) = fetch_together([("SHOW transaction_isolation", []), ("SELECT 1", [])])
+    finally:
+        raw.isolation_level = None
+    assert level == [("serializable",)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_in_the_round_trip_that_began_the_transaction_rolls_all_of_it_back(case):
+    from django.db import IntegrityError
+    from psycopg.pq import TransactionStatus
+
+    from kyc.rows import deferred_writes, fetch_together
+
+    document, attempt = _document_with_attempt(case)
+    duplicate = OcrAttempt(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    fields = [ExtractedField(document=document, attempt=attempt, name="kept?", value="v")]
+
+    def job():
+        with transaction.atomic(), deferred_writes():
+            insert_rows(fields, keys=False)
+            insert_rows([duplicate])  # the attempt's (document, run, number) is taken
+            fetch_together([("SELECT 1", []), ("SELECT 2", [])])
+
+    with pytest.raises(IntegrityError):
+        job()
+    assert not ExtractedField.objects.filter(document=document, name="kept?").exists()
+    assert connection.connection.pgconn.transaction_status == TransactionStatus.IDLE
+    assert OcrAttempt.objects.filter(document=document).count() == 1  # the connection works on
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_psycopgs_pipeline_internals_psycopg_starts_the_transaction_itself():
+    """Where a psycopg release changed what ``_begin_in`` uses, it sends nothing: psycopg's own BEGIN
+    (one round trip more) starts the transaction as before."""
+    from psycopg.pq import TransactionStatus
+
+    from kyc.rows import _begin_in
+
+    _postgres_only()
+    connection.ensure_connection()
+    raw = connection.connection
+    with transaction.atomic():
+        assert _begin_in(raw, object()) is False
+        assert raw.pgconn.transaction_status == TransactionStatus.IDLE
