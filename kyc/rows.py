@@ -243,10 +243,11 @@ def deferred_writes(*, commit: bool = False) -> Iterator[None]:
         yield
         return
     _local.pending = []
+    db = _db()
     try:
-        with connection.execute_wrapper(_send_pending_first):
+        with db.execute_wrapper(_send_pending_first):
             yield
-            if connection.needs_rollback:  # the transaction rolls back: what waits would go with it
+            if db.needs_rollback:  # the transaction rolls back: what waits would go with it
                 _local.pending = []
             else:
                 send_pending(commit=commit and _commits_next(_local.pending))
@@ -262,10 +263,11 @@ def _commits_next(pending: list[_Write]) -> bool:
     """Whether writes wait (with none, Django's commit is as cheap: one round trip, or none when nothing was
     sent), the only atomic block is the caller's outermost one, due to commit when it ends, and no waiting
     write must have its answer checked before the commit."""
+    db = _db()
     return (
         bool(pending)
-        and len(connection.atomic_blocks) == 1
-        and connection.commit_on_exit
+        and len(db.atomic_blocks) == 1
+        and db.commit_on_exit
         and not any(write.checked for write in pending)
     )
 
@@ -280,7 +282,8 @@ def _pipeline_support() -> bool:
 def pipelines() -> bool:
     """Whether statements can go out together here: PostgreSQL, inside a transaction, a libpq with
     pipeline mode."""
-    return connection.vendor == "postgresql" and not connection.get_autocommit() and _pipeline_support()
+    db = _db()
+    return db.vendor == "postgresql" and not db.get_autocommit() and _pipeline_support()
 
 
 def _send_pending_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -430,7 +433,7 @@ def select_list(model: type[models.Model], alias: str) -> str:
 def from_row(model: type[models.Model], values: Sequence[Any]) -> models.Model:
     """A model instance from the values of ``select_list(model, ...)``, converted as the ORM converts them."""
     names, converters = _model_reader(model)
-    return model.from_db(connection.alias, names, converted(converters, values))
+    return model.from_db(DEFAULT_DB_ALIAS, names, converted(converters, values))
 
 
 @cache
@@ -443,7 +446,7 @@ def instances(model: type[models.Model], names: tuple[str, ...], rows: Sequence[
     """Instances of ``model`` from rows of the columns of ``names`` (the other fields deferred, as
     ``only(*names)`` leaves them), converted as the ORM converts them."""
     attnames, converters = _partial_reader(model, names)
-    return [model.from_db(connection.alias, attnames, converted(converters, row)) for row in rows]
+    return [model.from_db(DEFAULT_DB_ALIAS, attnames, converted(converters, row)) for row in rows]
 
 
 def split_row(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[models.Model]:
