@@ -104,7 +104,7 @@ def _take_over_if_lost(document: Document, now: Any) -> bool:
 def _claim(document_id: Any, plan: Plan | None = None) -> Claim | float | None:
     """Under the row lock: a Claim, seconds to wait for the next attempt, or None (nothing to do).
     The plan's attempt rows are reused when the document has not changed since it was read (attempts
-    are only ever added or changed together with a document save). Two round trips after BEGIN: the row
+    are only ever added or changed together with a document save). Two round trips: the BEGIN and the row
     lock with the audit chain's lock and head (``_lock``), then the attempt's row, the status change and
     its audit event with the COMMIT (kyc.rows.deferred_writes); the claim is built once they are in."""
     with transaction.atomic(), deferred_writes(commit=True), audit_batch():

@@ -143,11 +143,11 @@ def _record_attempt(
 
 
 def finish(claim: Claim, outcome: OcrResult | OcrError, latency_ms: int, *, quota_wait_ms: int = 0) -> str:
-    # Two round trips after BEGIN. Everything the finish reads goes with its row locks: the checks' one read
-    # (the duplicate lookup, known from the answer alone), routing's reads of the case, and the audit
-    # chain's lock and head (held from there to the commit, taken after the row locks, as everywhere).
-    # Every write (attempt, fields, portrait, checks, statuses, the case's routing, the audit events) then
-    # goes out with the COMMIT (kyc.rows.deferred_writes, kyc.services.audit.audit_batch).
+    # Two round trips, the BEGIN in the first. Everything the finish reads goes with its row locks: the
+    # checks' one read (the duplicate lookup, known from the answer alone), routing's reads of the case,
+    # and the audit chain's lock and head (held from there to the commit, taken after the row locks, as
+    # everywhere). Every write (attempt, fields, portrait, checks, statuses, the case's routing, the audit
+    # events) then goes out with the COMMIT (kyc.rows.deferred_writes, kyc.services.audit.audit_batch).
     duplicate = (
         result_duplicate_read(claim.document_type, claim.side, claim.document_id, outcome)
         if isinstance(outcome, OcrResult)
