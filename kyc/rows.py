@@ -326,10 +326,10 @@ def _begin_in(raw: Any, pipeline: Any) -> bool:
     if raw.autocommit or raw.pgconn.transaction_status != _IDLE:
         return False
     commands, results = getattr(pipeline, "command_queue", None), getattr(pipeline, "result_queue", None)
-    communicate = getattr(pipeline, "_communicate_gen", None)
-    if commands is None or results is None or communicate is None:
+    communicate, begin = getattr(pipeline, "_communicate_gen", None), getattr(raw, "_get_tx_start_command", None)
+    if commands is None or results is None or communicate is None or begin is None:
         return False
-    commands.append(partial(raw.pgconn.send_query_params, raw._get_tx_start_command(), None))
+    commands.append(partial(raw.pgconn.send_query_params, begin(), None))
     results.append(None)  # psycopg checks a command's result for an error when the pipeline syncs
     raw.wait(communicate())
     return True
