@@ -34,6 +34,9 @@ task has run (one ``DELETE``), so a task whose worker died is handed out again w
 django-q2's ORM broker closes old connections before every operation, which with ``CONN_HEALTH_CHECKS``
 made each take and each acknowledgement start with a ``SELECT 1``; here the pusher and the monitor
 check their connection at most every ``CONNECTION_CHECK_EVERY`` seconds, and at once after an error.
+(On PostgreSQL the check itself no longer sends ``SELECT 1`` while the socket is quiet, kyc/db; the
+spacing stays because a pusher asks for work many times a second, and each check walks every
+connection. A worker, which checks once per task, checks before every one: kyc/workers.py.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""What a django-q2 cluster does before it forks its workers (load what every job needs, once), what each
+"""What a django-q2 cluster does before it forks its workers (load what every job needs, once) and what each
 worker does when it starts (connect to the database, build its vendor clients, warm the offline OCR
-engine), and what it does before each task (check its database connection only every few seconds).
+engine). Before each task django-q2 has Django check the kept connection; on PostgreSQL that check costs
+no round trip while the idle connection's socket is quiet (``kyc.db.postgresql``), so every task checks,
+and a connection the server ended (a restart, a failover) is replaced before the task's first statement.
 
 ``preload`` runs in the qcluster process before the cluster forks: modules and tables that a job would
 otherwise load on first use are then shared by every worker (copy-on-write), instead of being loaded by
@@ -16,7 +18,6 @@ the pipeline reuses exactly the engine that was loaded here. Web processes never
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.db import connections
@@ -82,30 +83,7 @@ def worker_connect(sender: Any = None, proc_name: str = "", **kwargs: Any) -> bo
     except Exception as error:  # a receiver that raises would kill the worker, and the sentinel respawn it
         log.warning("worker %s could not connect to the database at start (%s)", proc_name, type(error).__name__)
         return False
-    _checked_at["default"] = time.monotonic()
     return True
-
-
-_checked_at: dict[str, float] = {}  # per database alias: when this worker last checked its connection
-
-
-def task_connection_check(sender: Any = None, task: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    """``pre_execute`` receiver: django-q2 closes old connections before every task, which with
-    ``CONN_HEALTH_CHECKS`` made each task's first statement a ``SELECT 1``. Here a worker skips that check
-    when it checked the connection less than ``CONNECTION_CHECK_EVERY`` seconds ago, as the broker's
-    pusher and monitor do. django-q2 has by then closed a connection past its age and checked (or closed)
-    one whose last statement failed, so what is skipped is only the routine check of a healthy one."""
-    from kyc.broker import CONNECTION_CHECK_EVERY
-
-    if task is not None and task.get("sync"):  # run in the caller's process, on its connection: not ours
-        return
-    now = time.monotonic()
-    for connection in connections.all(initialized_only=True):
-        recent = now - _checked_at.get(connection.alias, float("-inf")) < CONNECTION_CHECK_EVERY
-        if connection.connection is not None and not connection.health_check_done and recent:
-            connection.health_check_done = True
-        else:  # checked just now (after an error), checked before the task's first statement, or a new one
-            _checked_at[connection.alias] = now
 
 
 # What a job loads on first use: the pipeline, the checks and their tables, routing, the vendor clients'
@@ -151,9 +129,8 @@ def preload() -> list[str]:
 
 def connect() -> None:
     """Connect the worker-start receivers (called once from ``KycConfig.ready``)."""
-    from django_q.signals import post_spawn, pre_execute
+    from django_q.signals import post_spawn
 
     post_spawn.connect(worker_connect, dispatch_uid="kyc.workers.worker_connect")
-    pre_execute.connect(task_connection_check, dispatch_uid="kyc.workers.task_connection_check")
     post_spawn.connect(worker_build_providers, dispatch_uid="kyc.workers.worker_build_providers")
     post_spawn.connect(worker_warm_ocr, dispatch_uid="kyc.workers.worker_warm_ocr")

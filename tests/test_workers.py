@@ -1,5 +1,5 @@
 """Worker start: the offline engine is warmed in each django-q2 worker, on the pipeline's instance; the
-database connection is opened at start and checked every few seconds, not before every task."""
+database connection is opened at start, and checked before every task without a round trip."""
 
 from __future__ import annotations
 
@@ -116,15 +116,26 @@ def test_a_worker_that_cannot_connect_at_start_still_starts(monkeypatch, caplog)
     assert "could not connect to the database at start (OperationalError)" in caplog.text
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_checks_its_connection_every_few_seconds_and_after_an_error(monkeypatch):
-    """django-q2 closes old connections before every task; with CONN_HEALTH_CHECKS each task's first
-    statement was a SELECT 1 (``is_usable``)."""
-    from django.db import close_old_connections, connections
+def _task() -> None:
+    """What django-q2's worker does around each task (django_q/worker.py), with a statement of the task's."""
+    from django.db import close_old_connections
     from django_q.signals import pre_execute
 
-    from kyc.broker import CONNECTION_CHECK_EVERY
     from kyc.models import Document
+
+    close_old_connections()
+    pre_execute.send(sender="django_q", func=None, task={})
+    Document.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # django-q2 closes old connections outside any transaction
+def test_every_task_checks_its_connection_and_only_a_suspect_one_costs_a_round_trip(monkeypatch):
+    """django-q2 has Django check the kept connection before every task (``CONN_HEALTH_CHECKS``): each task
+    checks, so a connection the server ended is replaced before the task's first statement, whenever it
+    ended. On PostgreSQL the check of an idle connection whose socket is quiet sends nothing."""
+    from django.db import connections
+
+    from tests.support import RoundTrips
 
     connection = connections["default"]
     connection.ensure_connection()
@@ -132,31 +143,36 @@ def test_a_worker_checks_its_connection_every_few_seconds_and_after_an_error(mon
     usable = connection.is_usable
     monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
     monkeypatch.setattr(connection, "close_at", None)  # not past its age: django-q2 would close it
-    monkeypatch.setattr(connection, "errors_occurred", False)
-    monkeypatch.setattr(workers, "_checked_at", {})
-    clock = [1000.0]
-    monkeypatch.setattr(workers.time, "monotonic", lambda: clock[0])
+    _task()
+    _task()
+    assert len(checks) == 2  # one per task
+    if connection.vendor == "postgresql":
+        with RoundTrips() as trips:
+            _task()
+        assert trips.count == 1  # the task's own statement: no SELECT 1 before it
 
-    def task() -> None:  # what django-q2's worker does around each task (django_q/worker.py)
-        close_old_connections()
-        pre_execute.send(sender="django_q", func=None, task={})
-        Document.objects.exists()
 
-    task()
-    assert len(checks) == 1  # no check on record: the first task's first statement checks
-    task()
-    assert len(checks) == 1  # a moment later: no check
-    clock[0] += CONNECTION_CHECK_EVERY
-    task()
-    assert len(checks) == 2
-    connection.errors_occurred = True  # Django sets it when a statement fails
-    task()
-    assert len(checks) == 3  # django-q2's close_old_connections checks it at once
-    task()
-    assert len(checks) == 3
-    connection.health_check_done = False  # as the caller's own request start leaves it
-    pre_execute.send(sender="django_q", func=None, task={"sync": True})  # a task run in the caller's process
-    assert connection.health_check_done is False  # the caller's check is not skipped
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_task_right_after_the_server_ended_the_connection_runs_on_a_new_one():
+    """A restart or a failover ends every connection: the next task of each worker, however soon, gets a
+    new one (it no longer waits out a few seconds of skipped checks and fails its first statement)."""
+    import psycopg
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        pytest.skip("the check is PostgreSQL's")
+    _task()
+    first = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [first])
+    for _ in range(100):  # the server's FATAL and the socket's end arrive soon after
+        if not connection.is_usable():
+            break
+        time.sleep(0.02)
+    _task()  # no error: the check before it replaced the connection
+    assert connection.connection.info.backend_pid != first
 
 
 # A worker forked from the cluster after ``preload`` runs its first job without importing anything: the
