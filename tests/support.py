@@ -112,3 +112,21 @@ class RoundTrips:
             if message == "Sync" or message.startswith("Query\t"):
                 out.append([])
         return out[:-1]  # what follows the last Sync (a pipeline's closing Flush) waits for no answer
+
+
+def terminate_backend(connection: Any) -> int:
+    """End ``connection``'s PostgreSQL backend from another connection, as a server restart or a failover
+    does, and wait until the server's FATAL message and the socket's end have reached it (``is_usable``
+    false). Returns the ended backend's pid."""
+    import time
+
+    import psycopg
+
+    pid = int(connection.connection.info.backend_pid)
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    for _ in range(100):  # they arrive soon after
+        if not connection.is_usable():
+            break
+        time.sleep(0.02)
+    return pid

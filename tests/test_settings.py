@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -125,10 +124,9 @@ def test_the_health_check_before_a_task_costs_no_round_trip_and_still_catches_a_
     """django-q2 has Django check the kept connection before each task. An idle connection with nothing
     to read is taken as usable without a ``SELECT 1``; one the server has ended (its FATAL message and
     the socket's end are there to read) is found unusable, and the task's first statement gets a new one."""
-    import psycopg
     from django.db import close_old_connections, connections
 
-    from tests.support import RoundTrips
+    from tests.support import RoundTrips, terminate_backend
 
     connection = connections["default"]
     if connection.vendor != "postgresql":
@@ -140,13 +138,7 @@ def test_the_health_check_before_a_task_costs_no_round_trip_and_still_catches_a_
         with connection.cursor() as cursor:
             cursor.execute("SELECT 2")
     assert trips.count == 1  # the task's own statement, no SELECT 1 before it
-    first = connection.connection.info.backend_pid
-    with psycopg.connect(**connection.get_connection_params()) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [first])
-    for _ in range(100):  # the server's FATAL and the socket's end arrive soon after
-        if not connection.is_usable():
-            break
-        time.sleep(0.02)
+    first = terminate_backend(connection)
     assert not connection.is_usable()
     close_old_connections()
     with connection.cursor() as cursor:  # the health check closed it: a new backend serves the task

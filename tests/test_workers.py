@@ -157,20 +157,15 @@ def test_every_task_checks_its_connection_and_only_a_suspect_one_costs_a_round_t
 def test_the_task_right_after_the_server_ended_the_connection_runs_on_a_new_one():
     """A restart or a failover ends every connection: the next task of each worker, however soon, gets a
     new one (it no longer waits out a few seconds of skipped checks and fails its first statement)."""
-    import psycopg
     from django.db import connections
+
+    from tests.support import terminate_backend
 
     connection = connections["default"]
     if connection.vendor != "postgresql":
         pytest.skip("the check is PostgreSQL's")
     _task()
-    first = connection.connection.info.backend_pid
-    with psycopg.connect(**connection.get_connection_params()) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [first])
-    for _ in range(100):  # the server's FATAL and the socket's end arrive soon after
-        if not connection.is_usable():
-            break
-        time.sleep(0.02)
+    first = terminate_backend(connection)
     _task()  # no error: the check before it replaced the connection
     assert connection.connection.info.backend_pid != first
 
