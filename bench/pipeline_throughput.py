@@ -64,6 +64,8 @@ def main() -> int:
         KYC_OCR_MAX_QUOTA_WAIT="30",
         **({"KYC_OCR_QUOTA_HORIZON": str(args.horizon)} if args.horizon is not None else {}),
     ) as run:
+        if not run.realtime:
+            print("the emulator runs at ordinary priority (real-time needs root): its stamps may lag under load")
         print(f"creating {sum(counts.values())} documents {counts} ...", flush=True)
         ids = h.create_documents(counts, shuffle_seed=None if args.interleaved else 7)
         run.start_clusters(2, args.workers, task_log=True)
