@@ -157,8 +157,8 @@ def realtime() -> bool:
 
 
 def ordinary() -> None:
-    """Back to ordinary scheduling for the calling thread (and what it starts): in a child process before
-    it runs its program (``preexec_fn``), so a cluster never inherits the benchmark's real-time priority."""
+    """Back to ordinary scheduling for the calling thread (and what it starts from then on); also in a child
+    process before it runs its program (``preexec_fn``), so a cluster never inherits real-time priority."""
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
@@ -430,15 +430,17 @@ class Run:
         # that were spaced on the wire) while a run is measured. A vendor's servers are not short of CPU
         # when our workers are busy: with a raised nice value alone, a thread of the emulator once waited
         # 47 ms for a CPU before stamping a call that had left on its slot, which bunched two calls into one
-        # window. Where allowed (root), this process and the threads it starts from now on (the
-        # emulator's) run under real-time round-robin scheduling, which the clusters do not inherit.
+        # window. Where allowed (root), the emulator's threads run under real-time round-robin scheduling:
+        # this thread takes it while it starts them (they inherit it), then gives it up, so its own work
+        # (writing the documents, polling for the end) stays ordinary; the clusters never inherit it.
         with contextlib.suppress(PermissionError):  # only root may raise its own priority; fine without
             os.nice(-5)
-        self.realtime = realtime()
         gc.collect()
         gc.freeze()
         gc.disable()
+        self.realtime = realtime()
         self.emulator.start()
+        ordinary()
         self.log = ArrivalLog(self.emulator)
         quota_env = ",".join(f"tencent:{a}={q:g}" for a, q in self.quotas.items())
         self.env = base_env(
@@ -458,7 +460,6 @@ class Run:
         ]
 
     def __exit__(self, *exc: object) -> None:
-        ordinary()
         gc.enable()
         stop_clusters(self.clusters, grace=30)
         self.emulator.stop()
