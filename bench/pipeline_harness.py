@@ -157,8 +157,8 @@ def realtime() -> bool:
 
 
 def ordinary() -> None:
-    """Back to ordinary scheduling for the calling thread (and what it starts from then on); also in a child
-    process before it runs its program (``preexec_fn``), so a cluster never inherits real-time priority."""
+    """Back to ordinary scheduling for the calling thread and what it starts from then on (threads, and
+    processes: a fork takes the forking thread's policy, so the clusters never run at real-time priority)."""
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
@@ -184,7 +184,6 @@ def start_cluster(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=ordinary,  # the cluster runs at ordinary priority (only the scheduling policy is reset)
     )
 
 
@@ -432,7 +431,7 @@ class Run:
         # 47 ms for a CPU before stamping a call that had left on its slot, which bunched two calls into one
         # window. Where allowed (root), the emulator's threads run under real-time round-robin scheduling:
         # this thread takes it while it starts them (they inherit it), then gives it up, so its own work
-        # (writing the documents, polling for the end) stays ordinary; the clusters never inherit it.
+        # (writing the documents, polling for the end) stays ordinary, as do the clusters it then starts.
         with contextlib.suppress(PermissionError):  # only root may raise its own priority; fine without
             os.nice(-5)
         gc.collect()
