@@ -110,6 +110,73 @@ def test_many_rows_go_in_statements_psycopg_keeps_parsed_on_postgresql_and_in_on
     assert ExtractedField.objects.get(pk=rows[13].pk).value == "v13"
 
 
+def test_rows_inserted_several_at_a_time_store_exactly_what_the_orm_stores_one_by_one(case):
+    """Every column of the rows a job inserts several at a time (fields, checks, audit events), with values
+    of each kind a job puts there and a column that is NULL in every row: the stored values equal those of
+    the same rows saved one by one by the ORM (ciphertexts compared decrypted, their nonces differ;
+    creation stamps set, each path stamps its own time)."""
+    from kyc.fields import EncryptedTextField
+
+    document = bare_document(case)
+    attempt = OcrAttempt.objects.create(document=document, number=1, run=1, route_step=0, provider="t", action="A")
+    at = datetime.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC)
+
+    def twins(tag):
+        return [
+            [
+                ExtractedField(document=document, attempt=attempt, name=f"{tag}name_zh", value="陳大文", raw="陳 大文",
+                               confidence=0.97, source="vendor", blind_index="ab" * 32, created_at=at),
+                ExtractedField(document=document, attempt=None, name=f"{tag}sex", value="", raw=None, confidence=None,
+                               source="machine_code", is_current=False, reason="corrected", created_at=at),
+            ],
+            [
+                Check(case=case, document=document, attempt=attempt, code=f"{tag}a", result="fail", detail="日期 x",
+                      data={"expected": "A", "nested": [1, 2.5, {"k": None, "t": True}]}, created_at=at),
+                Check(case=case, document=None, attempt=None, code=f"{tag}b", result="pass", detail="", data={},
+                      is_current=False, created_at=at),
+            ],
+            [
+                AuditEvent(chain=9, seq=(1, 3)[i] + (tag == "b"), created_at=at, actor=None, actor_repr="system",
+                           action="x.y", object_type="document", object_id=str(document.pk),
+                           case_id=None if i else case.pk, request_id="", data={"to": "queued", "n": [i, None]},
+                           prev_hash="0" * 64, hash=f"{tag}{i}".ljust(64, "0"))
+                for i in (0, 1)
+            ],
+        ]  # fmt: skip
+
+    with CaptureQueriesContext(connection) as queries:
+        for rows in twins("a"):
+            insert_rows(rows)
+    assert len(queries) == 3  # one statement per model
+    for rows in twins("b"):
+        for obj in rows:
+            obj.save()
+    for model in (ExtractedField, Check, AuditEvent):
+        columns = [f for f in model._meta.concrete_fields if not f.primary_key]
+        stamped = [f.column for f in columns if getattr(f, "auto_now_add", False)]  # now, on either path
+        plain = [f.column for f in columns if not isinstance(f, EncryptedTextField) and f.column not in stamped]
+        encrypted = [f.attname for f in columns if isinstance(f, EncryptedTextField)]
+        key = {ExtractedField: "name", Check: "code", AuditEvent: "seq"}[model]
+        stored = sorted(
+            model.objects.filter(**({"chain": 9} if model is AuditEvent else {})), key=lambda o: str(getattr(o, key))
+        )
+        if model is AuditEvent:
+            # seq 1 (inserted together) with 2 (saved one by one), 3 with 4
+            pairs = [(stored[0], stored[1]), (stored[2], stored[3])]
+        else:
+            mine = [o for o in stored if getattr(o, key).startswith("a")]
+            pairs = [(o, next(t for t in stored if getattr(t, key) == "b" + getattr(o, key)[1:])) for o in mine]
+        assert len(pairs) == 2, model.__name__
+        for sent, saved in pairs:
+            raw_sent, raw_saved = _stored(model, sent.pk, *plain), _stored(model, saved.pk, *plain)
+            differ = {c for c, x, y in zip(plain, raw_sent, raw_saved, strict=True) if x != y}
+            assert differ <= {"name", "code", "seq", "hash"}, (model.__name__, differ)
+            assert [getattr(sent, a) for a in encrypted] == [getattr(saved, a) for a in encrypted], model.__name__
+            assert not stamped or None not in _stored(model, sent.pk, *stamped)
+    assert ExtractedField.objects.get(name="asex").confidence is None
+    assert Check.objects.get(code="aa").data == {"expected": "A", "nested": [1, 2.5, {"k": None, "t": True}]}
+
+
 def test_new_builds_what_the_constructor_builds_from_column_attributes(case):
     from kyc.rows import new
 
