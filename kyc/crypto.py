@@ -71,6 +71,16 @@ def _cipher(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
+def ciphers_build() -> int:
+    """Build the AES-GCM object of every field key now, and return how many: the first one built also
+    loads OpenSSL's cipher, a few milliseconds that each worker's first job paid until the cluster built
+    them once before forking its workers (kyc.workers.preload)."""
+    keys = keyring().keys
+    for key in keys.values():
+        _cipher(key)
+    return len(keys)
+
+
 def encrypt(plaintext: str, *, aad: str) -> str:
     ring = keyring()
     nonce = os.urandom(_NONCE_BYTES)

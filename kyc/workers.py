@@ -87,7 +87,8 @@ def worker_connect(sender: Any = None, proc_name: str = "", **kwargs: Any) -> bo
 
 
 # What a job loads on first use: the pipeline, the checks and their tables, routing, the vendor clients'
-# modules, Pillow's image plugins (for portraits). Not the offline engine (OpenCV, onnxruntime): workers
+# modules, Pillow's image plugins (for portraits); ``preload`` also builds the field keys' ciphers and
+# reads the time zone. Not the offline engine (OpenCV, onnxruntime): workers
 # that route to it load and warm it themselves at spawn, and nothing else needs it.
 PRELOAD = (
     "kyc.tasks",
@@ -113,8 +114,10 @@ def preload() -> list[str]:
     import importlib
     import sys
 
+    from django.utils import timezone
     from PIL import Image
 
+    from kyc import crypto
     from ocr_providers.http import tls_context
     from ocr_providers.local import telecode
 
@@ -124,6 +127,8 @@ def preload() -> list[str]:
     Image.init()
     telecode.decode(["0001"])  # reads the telecode table
     tls_context()  # the CA bundle, parsed once for every worker
+    crypto.ciphers_build()  # one AES-GCM object per field key (the first loads OpenSSL's cipher)
+    timezone.get_default_timezone()  # read from the system's zone files on first use
     return sorted(set(sys.modules) - before)
 
 

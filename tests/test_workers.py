@@ -170,9 +170,10 @@ def test_the_task_right_after_the_server_ended_the_connection_runs_on_a_new_one(
     assert connection.connection.info.backend_pid != first
 
 
-# A worker forked from the cluster after ``preload`` runs its first job without importing anything: the
-# job's modules and tables were loaded once in the parent. Two fresh interpreters, so nothing the test
-# process has imported can hide a lazy import: one writes a queued document, the other plays a worker.
+# A worker forked from the cluster after ``preload`` runs its first job without importing anything or
+# building a cipher: the job's modules, tables and field keys' ciphers were loaded once in the parent.
+# Two fresh interpreters, so nothing the test process has imported can hide a lazy import: one writes a
+# queued document, the other plays a worker.
 _WRITE_DOCUMENT = """
 import sys
 from bench import pipeline_harness as h
@@ -187,14 +188,20 @@ django.setup()
 from kyc import workers
 workers.preload()
 workers.worker_build_providers(proc_name="Process-1")  # what post_spawn does in the worker
-before = set(sys.modules)
+from kyc import crypto
+before, built = set(sys.modules), crypto._cipher.cache_info().misses
 from kyc.tasks import document_ocr_task
 status = document_ocr_task(sys.argv[1]).split()[0]
-print(json.dumps({"status": status, "imported": sorted(set(sys.modules) - before)}))
+print(json.dumps({
+    "status": status,
+    "imported": sorted(set(sys.modules) - before),
+    "ciphers_built": crypto._cipher.cache_info().misses - built,
+    "encrypted": crypto._cipher.cache_info().hits > 0,
+}))
 """
 
 
-def test_a_preloaded_workers_first_job_imports_nothing(tmp_path):
+def test_a_preloaded_workers_first_job_imports_nothing_and_builds_no_cipher(tmp_path):
     import json
     import subprocess
     import sys
@@ -214,7 +221,7 @@ def test_a_preloaded_workers_first_job_imports_nothing(tmp_path):
 
         document_id = run(_WRITE_DOCUMENT)
         first_job = json.loads(run(_FIRST_JOB, document_id))
-    assert first_job == {"status": "extracted", "imported": []}
+    assert first_job == {"status": "extracted", "imported": [], "ciphers_built": 0, "encrypted": True}
 
 
 # ``manage.py qcluster`` must stop on SIGTERM or Ctrl-C however the signals come: django-q2's own handler
