@@ -272,13 +272,22 @@ def create_documents(counts: dict[str, int], *, partner_slug: str = "bench", shu
 
 
 def wait_final(ids: list, timeout: float, on_tick=None) -> dict[str, int]:
+    """Poll, once a second, until none of ``ids`` is queued, processing or received; their statuses
+    counted. Where the database holds these documents only (a run's own), PostgreSQL counts them by
+    status: reading every status through an IN list of 2,000 keys cost this process 23 ms of CPU a
+    second and PostgreSQL a few more, taken from the workers it measures."""
     from collections import Counter
+
+    from django.db.models import Count
 
     from kyc.models import Document
 
     deadline = time.monotonic() + timeout
+    theirs = Document.objects.filter(pk__in=ids)
+    counted = Document.objects.values_list("status").annotate(n=Count("pk")).order_by()
+    only = Document.objects.count() == theirs.count() == len(set(ids))
     while True:
-        statuses = Counter(Document.objects.filter(pk__in=ids).values_list("status", flat=True))
+        statuses = Counter(dict(counted.all()) if only else theirs.values_list("status", flat=True))
         pending = statuses.get("queued", 0) + statuses.get("processing", 0) + statuses.get("received", 0)
         if on_tick:
             on_tick(statuses)
