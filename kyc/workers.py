@@ -88,8 +88,8 @@ def worker_connect(sender: Any = None, proc_name: str = "", **kwargs: Any) -> bo
 
 # What a job loads on first use: the pipeline, the checks and their tables, routing, the vendor clients'
 # modules, Pillow's image plugins (for portraits); ``preload`` also builds the field keys' ciphers and
-# reads the time zone. Not the offline engine (OpenCV, onnxruntime): workers
-# that route to it load and warm it themselves at spawn, and nothing else needs it.
+# reads the time zone. Not the offline engine (OpenCV, onnxruntime): workers that route to it load and
+# warm it themselves at spawn, and nothing else needs it.
 PRELOAD = (
     "kyc.tasks",
     "kyc.services.ocr",
