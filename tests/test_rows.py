@@ -125,15 +125,15 @@ def test_rows_inserted_several_at_a_time_store_exactly_what_the_orm_stores_one_b
         return [
             [
                 ExtractedField(document=document, attempt=attempt, name=f"{tag}name_zh", value="陳大文", raw="陳 大文",
-                               confidence=0.97, source="vendor", blind_index="ab" * 32, created_at=at),
+                               confidence=0.97, source="vendor", blind_index="ab" * 32),
                 ExtractedField(document=document, attempt=None, name=f"{tag}sex", value="", raw=None, confidence=None,
-                               source="machine_code", is_current=False, reason="corrected", created_at=at),
+                               source="machine_code", is_current=False, reason="corrected"),
             ],
             [
                 Check(case=case, document=document, attempt=attempt, code=f"{tag}a", result="fail", detail="日期 x",
-                      data={"expected": "A", "nested": [1, 2.5, {"k": None, "t": True}]}, created_at=at),
+                      data={"expected": "A", "nested": [1, 2.5, {"k": None, "t": True}]}),
                 Check(case=case, document=None, attempt=None, code=f"{tag}b", result="pass", detail="", data={},
-                      is_current=False, created_at=at),
+                      is_current=False),
             ],
             [
                 AuditEvent(chain=9, seq=(1, 3)[i] + (tag == "b"), created_at=at, actor=None, actor_repr="system",
