@@ -127,7 +127,7 @@ def preload() -> list[str]:
     Image.init()
     telecode.decode(["0001"])  # reads the telecode table
     tls_context()  # the CA bundle, parsed once for every worker
-    crypto.ciphers_build()  # one AES-GCM object per field key (the first loads OpenSSL's cipher)
+    crypto.ciphers_build()  # one AES-GCM object per field key
     timezone.get_default_timezone()  # read from the system's zone files on first use
     return sorted(set(sys.modules) - before)
 

@@ -170,8 +170,8 @@ def test_the_task_right_after_the_server_ended_the_connection_runs_on_a_new_one(
     assert connection.connection.info.backend_pid != first
 
 
-# A worker forked from the cluster after ``preload`` runs its first job without importing anything or
-# building a cipher: the job's modules, tables and field keys' ciphers were loaded once in the parent.
+# A worker forked from the cluster after ``preload`` runs its first job without importing anything,
+# building a cipher or reading the time zone: all were loaded once in the parent.
 # Two fresh interpreters, so nothing the test process has imported can hide a lazy import: one writes a
 # queued document, the other plays a worker.
 _WRITE_DOCUMENT = """
@@ -188,8 +188,10 @@ django.setup()
 from kyc import workers
 workers.preload()
 workers.worker_build_providers(proc_name="Process-1")  # what post_spawn does in the worker
+from django.utils import timezone
 from kyc import crypto
 before, built, used = set(sys.modules), crypto._cipher.cache_info().misses, crypto._cipher.cache_info().hits
+zones = timezone.get_default_timezone.cache_info().misses
 from kyc.tasks import document_ocr_task
 status = document_ocr_task(sys.argv[1]).split()[0]
 print(json.dumps({
@@ -197,6 +199,7 @@ print(json.dumps({
     "imported": sorted(set(sys.modules) - before),
     "ciphers_built": crypto._cipher.cache_info().misses - built,
     "encrypted": crypto._cipher.cache_info().hits > used,
+    "zones_read": timezone.get_default_timezone.cache_info().misses - zones,
 }))
 """
 
@@ -221,7 +224,13 @@ def test_a_preloaded_workers_first_job_imports_nothing_and_builds_no_cipher(tmp_
 
         document_id = run(_WRITE_DOCUMENT)
         first_job = json.loads(run(_FIRST_JOB, document_id))
-    assert first_job == {"status": "extracted", "imported": [], "ciphers_built": 0, "encrypted": True}
+    assert first_job == {
+        "status": "extracted",
+        "imported": [],
+        "ciphers_built": 0,
+        "encrypted": True,
+        "zones_read": 0,
+    }
 
 
 # ``manage.py qcluster`` must stop on SIGTERM or Ctrl-C however the signals come: django-q2's own handler
