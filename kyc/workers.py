@@ -7,6 +7,8 @@ and a connection the server ended (a restart, a failover) is replaced before the
 ``preload`` runs in the qcluster process before the cluster forks: modules and tables that a job would
 otherwise load on first use are then shared by every worker (copy-on-write), instead of being loaded by
 all of them at once when a backlog starts, which stalled a 32-worker start on two cores for seconds.
+It ends by freezing what it loaded (``freeze_shared``): the workers' garbage collections then leave
+those pages shared instead of copying them into every worker.
 
 django-q2 sends ``post_spawn`` from inside each newly spawned worker process (``django_q.worker``),
 before the worker takes its first task. The offline engine loads its ONNX models lazily on the first
@@ -129,7 +131,25 @@ def preload() -> list[str]:
     tls_context()  # the CA bundle, parsed once for every worker
     crypto.ciphers_build()  # one AES-GCM object per field key
     timezone.get_default_timezone()  # read from the system's zone files on first use
+    freeze_shared()
     return sorted(set(sys.modules) - before)
+
+
+def freeze_shared() -> None:
+    """Move every object this process holds out of the garbage collector's reach, so that the workers it
+    forks keep sharing them (the ``gc.freeze`` recipe in Python's documentation for fork without exec).
+
+    A collection writes to every object it examines, and the kernel then copies the page it sits on
+    into the worker. A full collection in a worker forked without this copied 26 MB of what was loaded
+    above. Warming the offline engine runs one in every new worker (and django-q2 starts a new worker
+    after every 200 tasks): with the freeze it left each worker 18 to 27 MB smaller (218 to 227 MB
+    against 245 MB). Vendor-only workers seldom run one (two in 2,099 jobs). The objects loaded here
+    live as long as the process anyway. The collector still runs, in every worker, over what the worker
+    creates after the fork. It collects first, so that no garbage is frozen."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def connect() -> None:
