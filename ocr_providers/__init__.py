@@ -10,10 +10,20 @@ from importlib import import_module
 
 from ocr_providers.base import OcrField, OcrProvider, OcrRequest, OcrResult, Portrait, ProviderConfig
 from ocr_providers.documents import DocumentType, Side
-from ocr_providers.exceptions import OcrError, OcrMisconfigured, OcrRejected, OcrUnavailable, OcrUnknownOutcome
+from ocr_providers.exceptions import (
+    FAILED_CODES,
+    UNREADABLE_CODES,
+    OcrError,
+    OcrMisconfigured,
+    OcrRejected,
+    OcrUnavailable,
+    OcrUnknownOutcome,
+)
 
 __all__ = [
+    "FAILED_CODES",
     "PROVIDERS",
+    "UNREADABLE_CODES",
     "DocumentType",
     "OcrError",
     "OcrField",

@@ -76,6 +76,16 @@ class OcrRejected(OcrError):
     code = "document_rejected"
 
 
+# What a final code means for the document. The photo itself cannot be read as the document asked for:
+# the reviewer asks the applicant for another photo, and the document ends "unreadable".
+UNREADABLE_CODES = frozenset(
+    {"unreadable_image", "image_too_small", "not_a_document", "wrong_document_type", "wrong_side", "several_documents"}
+)
+# Anything else is for staff to look into, and the document ends "failed": a file larger than the
+# vendor takes, a machine code the vendor found contradicting the visual zone, a rejection with no reason.
+FAILED_CODES = frozenset({"image_too_large", "mrz_mismatch", "document_rejected"})
+
+
 class OcrMisconfigured(OcrError):
     """Configuration: stop calling this provider and alert an operator."""
 

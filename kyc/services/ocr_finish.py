@@ -30,10 +30,9 @@ from kyc.services.ocr_queue import SHORT_WAIT, attempt_rows, budget_used, next_s
 from kyc.services.providers import conf, provider_suspend
 from kyc.services.results import result_apply, result_checks, result_duplicate_read
 from kyc.services.routing import routing_after, routing_reads
-from ocr_providers import OcrError, OcrMisconfigured, OcrRejected, OcrResult
+from ocr_providers import UNREADABLE_CODES, OcrError, OcrMisconfigured, OcrRejected, OcrResult
 
 LEASE_CLEARED: dict[str, Any] = {"ocr_lease_until": None}  # saved with every status change that ends a call
-_UNREADABLE_CODES = {"unreadable", "not_a_document", "wrong_document_type", "image_unreadable", "blurry"}
 
 
 @dataclass(frozen=True)
@@ -234,7 +233,7 @@ def _finish_error(document: Document, attempt: OcrAttempt, error: OcrError) -> s
         provider_suspend(provider=attempt.provider, error=error)
         return _retry_later(document, attempt, delay=0.0, reason="provider suspended: configuration error")
     if isinstance(error, OcrRejected):
-        target = DocumentStatus.UNREADABLE if error.code in _UNREADABLE_CODES else DocumentStatus.FAILED
+        target = DocumentStatus.UNREADABLE if error.code in UNREADABLE_CODES else DocumentStatus.FAILED
         vendor = f" [{attempt.provider} {error.vendor_code}]" if error.vendor_code else f" [{attempt.provider}]"
         _document_set_status(
             document,

@@ -193,6 +193,32 @@ def test_a_final_error_marks_the_document_unreadable_with_the_vendor_reason(
     assert not OtherScriptedProvider.calls
 
 
+# The codes are what the clients make of the vendors' own errors (ocr_providers/*/errors.py): a photo that
+# cannot be read ends unreadable (ask for another); a rejection staff must look into ends failed.
+@pytest.mark.parametrize(
+    ("code", "vendor_code", "status"),
+    [
+        ("unreadable_image", "FailedOperation.ImageBlur", DocumentStatus.UNREADABLE),
+        ("unreadable_image", "AIS.0102", DocumentStatus.UNREADABLE),
+        ("wrong_side", "FailedOperation.CardSideError", DocumentStatus.UNREADABLE),
+        ("several_documents", "AIS.0122", DocumentStatus.UNREADABLE),
+        ("image_too_large", "FailedOperation.ImageSizeTooLarge", DocumentStatus.FAILED),
+        ("mrz_mismatch", "FailedOperation.InconsistencyBetweenMRZAndVRZ", DocumentStatus.FAILED),
+    ],
+)
+def test_a_vendors_final_error_ends_the_document_as_its_code_says(
+    document, django_capture_on_commit_callbacks, code, vendor_code, status
+):
+    ScriptedProvider.script.append(OcrRejected("the vendor's own words", code=code, vendor_code=vendor_code))
+    document = queue(document, django_capture_on_commit_callbacks)
+    assert document.status == status
+    assert document.status_reason == f"the vendor's own words [scripted {vendor_code}]"
+    assert len(ScriptedProvider.calls) == 1
+    assert not OtherScriptedProvider.calls
+    attempt = OcrAttempt.objects.get(document=document)
+    assert (attempt.outcome, attempt.error_code) == (OcrOutcome.FINAL_ERROR, code)
+
+
 def test_a_configuration_error_suspends_the_provider_and_uses_the_fallback(
     case, document, reviewer, django_capture_on_commit_callbacks
 ):
