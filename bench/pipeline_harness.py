@@ -415,6 +415,7 @@ class Run:
         latency_ms: float,
         quotas: dict[str, float],
         fail_rate: float = 0.0,
+        fail_ways: tuple[str, ...] = (),
         keep: bool = False,
         **env_extra: str,
     ) -> None:
@@ -426,7 +427,12 @@ class Run:
         # Each document its own numbers (derived from its image): with the fixed samples every document
         # carried the same ones, and each job's duplicate-number check read every document before it.
         self.emulator = VendorEmulator(
-            latency_ms=latency_ms, quotas=quotas, fail_rate=fail_rate, seed=1, reader=numbered_samples_reader()
+            latency_ms=latency_ms,
+            quotas=quotas,
+            fail_rate=fail_rate,
+            **({"fail_ways": fail_ways} if fail_ways else {}),
+            seed=1,
+            reader=numbered_samples_reader(),
         )
         self.quotas = quotas
         self.env_extra = env_extra

@@ -16,13 +16,23 @@ from ocr_providers.emulator.control import EmulatorControl
 from ocr_providers.emulator.formats import FORMATTERS
 from ocr_providers.emulator.reader import engine_reader
 from ocr_providers.emulator.samples import SAMPLES, numbered_samples_reader
-from ocr_providers.emulator.script import FAULT_KINDS, Answer, Fault, VendorError, parse_quota
+from ocr_providers.emulator.script import (
+    FAIL_WAYS,
+    FAULT_KINDS,
+    RETRYABLE_FAIL_WAYS,
+    Answer,
+    Fault,
+    VendorError,
+    parse_quota,
+)
 from ocr_providers.emulator.server import VendorEmulator
 from ocr_providers.emulator.state import Credentials, Unreadable
 
 __all__ = [
+    "FAIL_WAYS",
     "FAULT_KINDS",
     "FORMATTERS",
+    "RETRYABLE_FAIL_WAYS",
     "SAMPLES",
     "Answer",
     "Credentials",

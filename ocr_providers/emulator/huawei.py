@@ -42,6 +42,13 @@ IAM = "Incorrect IAM authentication information: "
 WRONG_TYPE = ("AIS.0104", "The image is not supported or its quality is poor.")
 UNREADABLE = ("AIS.0105", "Recognition failed.")
 STATUS = {"APIG.0101": 404, "APIG.0301": 401, "APIG.0307": 401, "APIG.0308": 429, "ModelArts.4104": 413}
+# Huawei's own error for each random vendor failure (``script.VENDOR_FAILURES``)
+FAILURES = {
+    "internal_error": VendorError("ModelArts.4505", "Internal error.", 500),
+    "rate_limited": VendorError("APIG.0308", "The throttling threshold has been reached: policy user over ratelimit"),
+    "unreadable": VendorError("AIS.0102", "The image format is not supported."),
+    "too_large": VendorError("ModelArts.4104", "The image size exceeds the limit."),
+}
 
 
 def error(rid: str, code: str, message: str, status: int | None = None) -> Outgoing:
@@ -207,7 +214,7 @@ def _body(raw: bytes) -> tuple[dict[str, Any], tuple[str, str] | None]:
 
 
 def _reply(state: EmulatorState, endpoint: str, body: dict[str, Any], rid: str) -> Outgoing | Fault:
-    reply = state.reply_for(endpoint, VendorError("ModelArts.4505", "Internal error.", 500))
+    reply = state.reply_for(endpoint, FAILURES)
     if isinstance(reply, Fault):
         return reply
     if isinstance(reply, VendorError):

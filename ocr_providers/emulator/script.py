@@ -17,13 +17,31 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "Answer", "Fault", "Quotas", "Reply", "Script", "VendorError", "reply_from_json"]
+__all__ = [
+    "FAIL_WAYS",
+    "FAULT_KINDS",
+    "RETRYABLE_FAIL_WAYS",
+    "Answer",
+    "Fault",
+    "Quotas",
+    "Reply",
+    "Script",
+    "VendorError",
+    "reply_from_json",
+]
 
 # http_error: a bare 5xx page (no vendor envelope); timeout: accept, then never answer (until
 # ``seconds`` or shutdown); malformed_json: 200 with a cut JSON document; truncated: Content-Length
 # promises more than is sent before the connection closes; oversized: a valid but huge body
 # (``declare_length`` False streams it without Content-Length); reset: close without any answer.
 FAULT_KINDS = ("http_error", "timeout", "malformed_json", "truncated", "oversized", "reset")
+
+# The ways an unscripted call fails at random (``fail_rate``): each fault kind, and each vendor's own error
+# for an internal failure, a request over the rate limit, a photo it cannot read (final: unreadable) and
+# an image larger than it takes (final: failed). The default is the first mix, all retryable.
+VENDOR_FAILURES = ("internal_error", "rate_limited", "unreadable", "too_large")
+FAIL_WAYS = FAULT_KINDS + VENDOR_FAILURES
+RETRYABLE_FAIL_WAYS = ("http_error", "malformed_json", "truncated", "internal_error")
 
 
 @dataclass(frozen=True)

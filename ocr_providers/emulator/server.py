@@ -12,13 +12,13 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ocr_providers.emulator import huawei, tencent
-from ocr_providers.emulator.script import Fault, Reply, parse_quota, reply_from_json
+from ocr_providers.emulator.script import RETRYABLE_FAIL_WAYS, Fault, Reply, parse_quota, reply_from_json
 from ocr_providers.emulator.state import Credentials, EmulatorState, Incoming, Outgoing, Reader
 
 __all__ = ["VendorEmulator"]
@@ -38,6 +38,7 @@ class VendorEmulator:
         latency_ms: float = 0.0,
         quotas: Mapping[str, float] | None = None,
         fail_rate: float = 0.0,
+        fail_ways: Sequence[str] = RETRYABLE_FAIL_WAYS,
         credentials: Credentials | None = None,
         reader: Reader | None = None,
         clock: Any = time.time,
@@ -46,7 +47,7 @@ class VendorEmulator:
     ) -> None:
         self.state = EmulatorState(
             credentials=credentials or Credentials(), clock=clock, latency_ms=latency_ms, fail_rate=fail_rate,
-            token_ttl=token_ttl, reader=reader, seed=seed,
+            fail_ways=tuple(fail_ways), token_ttl=token_ttl, reader=reader, seed=seed,
         )  # fmt: skip
         for action, rate in (quotas or {}).items():
             self.state.quotas.set(action, rate)

@@ -12,7 +12,7 @@ from typing import Any
 from ocr_providers.documents import DocumentType, Side
 from ocr_providers.emulator.formats import FORMATTERS
 from ocr_providers.emulator.samples import SAMPLES
-from ocr_providers.emulator.script import Fault, Quotas, Reply, Script, VendorError
+from ocr_providers.emulator.script import FAIL_WAYS, RETRYABLE_FAIL_WAYS, Fault, Quotas, Reply, Script, VendorError
 
 __all__ = ["Call", "Credentials", "EmulatorState", "Incoming", "Outgoing", "Reader", "Unreadable"]
 
@@ -93,6 +93,7 @@ class EmulatorState:
     clock: Callable[[], float] = time.time
     latency_ms: float = 0.0
     fail_rate: float = 0.0
+    fail_ways: tuple[str, ...] = RETRYABLE_FAIL_WAYS
     token_ttl: float = 24 * 3600.0
     reader: Reader | None = None
     seed: int | None = None
@@ -107,6 +108,9 @@ class EmulatorState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        unknown = [way for way in self.fail_ways if way not in FAIL_WAYS]
+        if unknown or not self.fail_ways:
+            raise ValueError(f"unknown ways to fail {unknown}; known: {', '.join(FAIL_WAYS)}")
         self.quotas = Quotas(clock=self.clock)
         self._rng = random.Random(self.seed)
 
@@ -124,17 +128,18 @@ class EmulatorState:
                 and (outcome is None or c.outcome == outcome)
             )
 
-    def reply_for(self, action: str, internal_error: VendorError) -> Reply | None:
-        """The scripted reply, else a random failure at ``fail_rate``, else ``None`` (answer normally)."""
+    def reply_for(self, action: str, vendor_errors: Mapping[str, VendorError]) -> Reply | None:
+        """The scripted reply, else a random failure at ``fail_rate`` (one of ``fail_ways``; a vendor
+        failure is the vendor's own error from ``vendor_errors``), else ``None`` (answer normally)."""
         scripted = self.script.next(action)
         if scripted is not None:
             return scripted
         with self.lock:
             roll = self._rng.random()
-            pick = self._rng.choice(("http_error", "malformed_json", "truncated", "vendor"))
+            pick = self._rng.choice(self.fail_ways)
         if roll >= self.fail_rate:
             return None
-        return internal_error if pick == "vendor" else Fault(pick)
+        return vendor_errors[pick] if pick in vendor_errors else Fault(pick)
 
     def canonical_answer(
         self, vendor: str, action: str, image: bytes, document_type: DocumentType, side: Side

@@ -61,6 +61,13 @@ MESSAGES = {
     "InternalError": "An internal error has occurred. Retry your request, but if the problem persists, "
     "contact us with details by filing a ticket.",
 }
+# Tencent's own error for each random vendor failure (``script.VENDOR_FAILURES``)
+FAILURES = {
+    "internal_error": VendorError("InternalError", MESSAGES["InternalError"]),
+    "rate_limited": VendorError("RequestLimitExceeded", MESSAGES["RequestLimitExceeded"].format(limit=0)),
+    "unreadable": VendorError("FailedOperation.ImageBlur", "The image is blurred."),
+    "too_large": VendorError("FailedOperation.ImageSizeTooLarge", "The image is too large."),
+}
 
 
 def envelope(rid: str, **content: Any) -> Outgoing:
@@ -159,7 +166,7 @@ def _handle(state: EmulatorState, req: Incoming, action: str, rid: str) -> Outgo
 
 
 def _reply(state: EmulatorState, action: str, body: dict[str, Any], image: bytes, rid: str) -> Outgoing | Fault:
-    reply = state.reply_for(action, VendorError("InternalError"))
+    reply = state.reply_for(action, FAILURES)
     if isinstance(reply, Fault):
         return reply
     if isinstance(reply, VendorError):

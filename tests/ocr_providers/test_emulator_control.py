@@ -118,3 +118,19 @@ def test_manage_py_ocr_emulator_reads_images_with_the_engine_unless_samples(monk
     call_command("ocr_emulator", "--port", "1", "--samples", stdout=out)
     assert [b["reader"] for b in _ServeOnce.built] == ["engine", None]
     assert "read from the image by the offline engine" in out.getvalue()
+
+
+def test_manage_py_ocr_emulator_fails_in_the_ways_asked(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from kyc.management.commands import ocr_emulator
+    from ocr_providers.emulator import FAIL_WAYS, RETRYABLE_FAIL_WAYS
+
+    _ServeOnce.built = []
+    monkeypatch.setattr(ocr_emulator, "VendorEmulator", _ServeOnce)
+    out = io.StringIO()
+    for ways in ([], ["--fail-ways", "all"], ["--fail-ways", "timeout,unreadable"]):
+        call_command("ocr_emulator", "--port", "1", "--samples", "--fail-rate", "0.2", *ways, stdout=out)
+    assert [b["fail_ways"] for b in _ServeOnce.built] == [RETRYABLE_FAIL_WAYS, FAIL_WAYS, ("timeout", "unreadable")]
+    with pytest.raises(CommandError, match=r"--fail-ways: unknown \['sleepy'\]"):
+        call_command("ocr_emulator", "--port", "1", "--samples", "--fail-ways", "timeout,sleepy", stdout=out)

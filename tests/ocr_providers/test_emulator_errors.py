@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 
 from ocr_providers.base import OcrRequest
 from ocr_providers.documents import DocumentType, Side
-from ocr_providers.emulator import Fault, VendorEmulator, VendorError
+from ocr_providers.emulator import FAIL_WAYS, FAULT_KINDS, Fault, VendorEmulator, VendorError
 from ocr_providers.exceptions import OcrMisconfigured, OcrRejected, OcrUnavailable, OcrUnknownOutcome
 from ocr_providers.huawei import HuaweiOcrProvider
 from ocr_providers.tencent import TencentOcrProvider
@@ -261,3 +262,60 @@ def test_fail_rate_one_always_fails_and_is_classified():
                 provider.recognize(HKID)
     assert emu.count(outcome="ok") == 0
     assert emu.count() == 4
+
+
+# --- Random failures in every way (fail_rate with fail_ways) ----------------------------------------
+
+WAYS = {
+    "http_error": (OcrUnavailable, None),
+    "malformed_json": (OcrUnknownOutcome, "malformed_response"),
+    "truncated": (OcrUnknownOutcome, "network"),
+    "oversized": (OcrUnknownOutcome, "response_too_large"),
+    "timeout": (OcrUnknownOutcome, "timeout"),
+    "reset": (OcrUnknownOutcome, "network"),
+    "internal_error": (OcrUnavailable, "vendor_error"),
+    "rate_limited": (OcrUnavailable, "rate_limited"),
+    "unreadable": (OcrRejected, "unreadable_image"),
+    "too_large": (OcrRejected, "image_too_large"),
+}
+
+
+def test_every_way_to_fail_is_listed_here():
+    assert set(WAYS) == set(FAIL_WAYS)
+
+
+@pytest.mark.parametrize("way", FAIL_WAYS)
+@pytest.mark.parametrize("vendor", ["tencent", "huawei"])
+def test_a_random_failure_in_each_way_is_classified_as_that_way(vendor, way):
+    cls, ours = WAYS[way]
+    with VendorEmulator(fail_rate=1.0, fail_ways=[way], seed=3) as emu:
+        limits = dict(read_timeout=0.5, max_response_bytes=64 * 1024)
+        provider = _tencent(emu, **limits) if vendor == "tencent" else _huawei(emu, **limits)
+        with pytest.raises(cls) as caught:
+            provider.recognize(HKID)
+        labels = {call.outcome for call in emu.state.calls}
+    assert type(caught.value) is cls
+    if ours is not None:
+        assert caught.value.code == ours
+    if way in FAULT_KINDS:
+        assert labels == {f"fault:{way}"}
+    else:  # the vendor's own code, kept for the reviewer
+        assert caught.value.vendor_code
+        assert labels == {caught.value.vendor_code}
+
+
+def test_the_ways_are_mixed_in_proportion():
+    from ocr_providers.emulator.tencent import FAILURES
+
+    with VendorEmulator(fail_rate=0.5, fail_ways=FAIL_WAYS, seed=11) as emu:
+        picks = [emu.state.reply_for("HKIDCardOCR", FAILURES) for _ in range(2000)]
+    failed = [p for p in picks if p is not None]
+    assert 900 < len(failed) < 1100
+    ways = Counter(p.kind if isinstance(p, Fault) else p.code for p in failed)
+    assert set(ways) == set(FAULT_KINDS) | {error.code for error in FAILURES.values()}
+    assert all(60 < n < 140 for n in ways.values()), ways  # about 100 of each of ten ways
+
+
+def test_an_unknown_way_to_fail_is_refused():
+    with pytest.raises(ValueError, match="unknown ways to fail \\['sleepy'\\]"):
+        VendorEmulator(fail_rate=0.1, fail_ways=["timeout", "sleepy"])

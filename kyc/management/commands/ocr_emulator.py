@@ -6,7 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ocr_providers.emulator import Credentials, VendorEmulator, engine_reader, parse_quota
+from ocr_providers.emulator import (
+    FAIL_WAYS,
+    RETRYABLE_FAIL_WAYS,
+    Credentials,
+    VendorEmulator,
+    engine_reader,
+    parse_quota,
+)
 from ocr_providers.emulator.state import Reader
 from ocr_providers.exceptions import OcrMisconfigured
 
@@ -25,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=float, default=0.0)
         parser.add_argument("--quota", action="append", default=[], metavar="ACTION=N/s")
         parser.add_argument("--fail-rate", type=float, default=0.0, help="share of calls answered with a fault")
+        parser.add_argument(
+            "--fail-ways",
+            default=",".join(RETRYABLE_FAIL_WAYS),
+            help=f"comma-separated ways those calls fail, or 'all' (default: the retryable ones). Known: "
+            f"{', '.join(FAIL_WAYS)}",
+        )
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument(
             "--samples",
@@ -39,10 +52,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not 0.0 <= options["fail_rate"] <= 1.0:
             raise CommandError("--fail-rate is a share between 0 and 1")
+        ways = FAIL_WAYS if options["fail_ways"] == "all" else tuple(w for w in options["fail_ways"].split(",") if w)
+        if not ways or set(ways) - set(FAIL_WAYS):
+            raise CommandError(
+                f"--fail-ways: unknown {sorted(set(ways) - set(FAIL_WAYS))}; known: {', '.join(FAIL_WAYS)}"
+            )
         reader = None if options["samples"] else self._reader()
         emulator = VendorEmulator(
             host=options["host"], port=options["port"], latency_ms=options["latency_ms"], quotas=quotas,
-            fail_rate=options["fail_rate"], seed=options["seed"], reader=reader,
+            fail_rate=options["fail_rate"], fail_ways=ways, seed=options["seed"], reader=reader,
         )  # fmt: skip
         self._banner(emulator, quotas, reader is not None)
         try:
