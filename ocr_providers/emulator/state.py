@@ -110,7 +110,8 @@ class EmulatorState:
     def __post_init__(self) -> None:
         unknown = [way for way in self.fail_ways if way not in FAIL_WAYS]
         if unknown or not self.fail_ways:
-            raise ValueError(f"unknown ways to fail {unknown}; known: {', '.join(FAIL_WAYS)}")
+            problem = f"unknown ways to fail {unknown}" if unknown else "no way to fail given"
+            raise ValueError(f"{problem}; known: {', '.join(FAIL_WAYS)}")
         self.quotas = Quotas(clock=self.clock)
         self._rng = random.Random(self.seed)
 

@@ -64,7 +64,7 @@ MESSAGES = {
 # Tencent's own error for each random vendor failure (``script.VENDOR_FAILURES``)
 FAILURES = {
     "internal_error": VendorError("InternalError", MESSAGES["InternalError"]),
-    "rate_limited": VendorError("RequestLimitExceeded", MESSAGES["RequestLimitExceeded"].format(limit=0)),
+    "rate_limited": VendorError("RequestLimitExceeded", MESSAGES["RequestLimitExceeded"].format(limit=20)),
     "unreadable": VendorError("FailedOperation.ImageBlur", "The image is blurred."),
     "too_large": VendorError("FailedOperation.ImageSizeTooLarge", "The image is too large."),
 }

@@ -134,3 +134,5 @@ def test_manage_py_ocr_emulator_fails_in_the_ways_asked(monkeypatch):
     assert [b["fail_ways"] for b in _ServeOnce.built] == [RETRYABLE_FAIL_WAYS, FAIL_WAYS, ("timeout", "unreadable")]
     with pytest.raises(CommandError, match=r"--fail-ways: unknown \['sleepy'\]"):
         call_command("ocr_emulator", "--port", "1", "--samples", "--fail-ways", "timeout,sleepy", stdout=out)
+    with pytest.raises(CommandError, match="--fail-ways: no way given"):
+        call_command("ocr_emulator", "--port", "1", "--samples", "--fail-ways", ",", stdout=out)

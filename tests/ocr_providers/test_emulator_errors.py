@@ -319,3 +319,5 @@ def test_the_ways_are_mixed_in_proportion():
 def test_an_unknown_way_to_fail_is_refused():
     with pytest.raises(ValueError, match="unknown ways to fail \\['sleepy'\\]"):
         VendorEmulator(fail_rate=0.1, fail_ways=["timeout", "sleepy"])
+    with pytest.raises(ValueError, match="no way to fail given"):
+        VendorEmulator(fail_rate=0.1, fail_ways=[])

@@ -53,10 +53,10 @@ class Command(BaseCommand):
         if not 0.0 <= options["fail_rate"] <= 1.0:
             raise CommandError("--fail-rate is a share between 0 and 1")
         ways = FAIL_WAYS if options["fail_ways"] == "all" else tuple(w for w in options["fail_ways"].split(",") if w)
-        if not ways or set(ways) - set(FAIL_WAYS):
-            raise CommandError(
-                f"--fail-ways: unknown {sorted(set(ways) - set(FAIL_WAYS))}; known: {', '.join(FAIL_WAYS)}"
-            )
+        unknown = sorted(set(ways) - set(FAIL_WAYS))
+        if unknown or not ways:
+            problem = f"unknown {unknown}" if unknown else "no way given"
+            raise CommandError(f"--fail-ways: {problem}; known: {', '.join(FAIL_WAYS)}")
         reader = None if options["samples"] else self._reader()
         emulator = VendorEmulator(
             host=options["host"], port=options["port"], latency_ms=options["latency_ms"], quotas=quotas,
