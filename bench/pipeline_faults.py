@@ -111,10 +111,10 @@ def _wrong_ending(status: str, reason: str, attempts: list) -> str | None:
         return None if last.outcome == "succeeded" else f"extracted, but its last attempt ended {last.outcome}"
     if last.outcome == "final_error":
         expected = "unreadable" if last.error_code in UNREADABLE_CODES else "failed"
-        named = f"[{last.provider} {last.vendor_code}]" if last.vendor_code else f"[{last.provider}]"
         if status != expected:
             return f"{status}, but {last.error_code} ({last.vendor_code}) means {expected}"
-        return None if reason.endswith(named) else f"the reason {reason!r} does not name {named}"
+        named = last.vendor_code or last.provider
+        return None if named in reason else f"the reason {reason!r} does not name {named}"
     retried = all(a.outcome in {"retryable_error", "unknown"} for a in attempts)
     if status == "failed" and retried and len(attempts) >= MAX_ATTEMPTS and "no attempts left" in reason:
         return None

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 
+from ocr_providers.emulator.script import RETRYABLE_FAIL_WAYS
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("KYC_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TENCENT_ID, TENCENT_KEY = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
@@ -415,7 +417,7 @@ class Run:
         latency_ms: float,
         quotas: dict[str, float],
         fail_rate: float = 0.0,
-        fail_ways: tuple[str, ...] = (),
+        fail_ways: tuple[str, ...] = RETRYABLE_FAIL_WAYS,
         keep: bool = False,
         **env_extra: str,
     ) -> None:
@@ -430,7 +432,7 @@ class Run:
             latency_ms=latency_ms,
             quotas=quotas,
             fail_rate=fail_rate,
-            **({"fail_ways": fail_ways} if fail_ways else {}),
+            fail_ways=fail_ways,
             seed=1,
             reader=numbered_samples_reader(),
         )

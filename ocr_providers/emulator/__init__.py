@@ -23,6 +23,7 @@ from ocr_providers.emulator.script import (
     Answer,
     Fault,
     VendorError,
+    fail_ways_checked,
     parse_quota,
 )
 from ocr_providers.emulator.server import VendorEmulator
@@ -42,6 +43,7 @@ __all__ = [
     "VendorEmulator",
     "VendorError",
     "engine_reader",
+    "fail_ways_checked",
     "numbered_samples_reader",
     "parse_quota",
 ]

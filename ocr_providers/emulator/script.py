@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "Reply",
     "Script",
     "VendorError",
+    "fail_ways_checked",
     "reply_from_json",
 ]
 
@@ -42,6 +43,15 @@ FAULT_KINDS = ("http_error", "timeout", "malformed_json", "truncated", "oversize
 VENDOR_FAILURES = ("internal_error", "rate_limited", "unreadable", "too_large")
 FAIL_WAYS = FAULT_KINDS + VENDOR_FAILURES
 RETRYABLE_FAIL_WAYS = ("http_error", "malformed_json", "truncated", "internal_error")
+
+
+def fail_ways_checked(ways: Sequence[str]) -> tuple[str, ...]:
+    """``ways`` as a tuple; ``ValueError`` naming any unknown way, or none given."""
+    unknown = [way for way in ways if way not in FAIL_WAYS]
+    if unknown or not ways:
+        problem = f"unknown ways to fail {unknown}" if unknown else "no way to fail given"
+        raise ValueError(f"{problem}; known: {', '.join(FAIL_WAYS)}")
+    return tuple(ways)
 
 
 @dataclass(frozen=True)

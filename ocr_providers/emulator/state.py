@@ -12,7 +12,15 @@ from typing import Any
 from ocr_providers.documents import DocumentType, Side
 from ocr_providers.emulator.formats import FORMATTERS
 from ocr_providers.emulator.samples import SAMPLES
-from ocr_providers.emulator.script import FAIL_WAYS, RETRYABLE_FAIL_WAYS, Fault, Quotas, Reply, Script, VendorError
+from ocr_providers.emulator.script import (
+    RETRYABLE_FAIL_WAYS,
+    Fault,
+    Quotas,
+    Reply,
+    Script,
+    VendorError,
+    fail_ways_checked,
+)
 
 __all__ = ["Call", "Credentials", "EmulatorState", "Incoming", "Outgoing", "Reader", "Unreadable"]
 
@@ -108,10 +116,7 @@ class EmulatorState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        unknown = [way for way in self.fail_ways if way not in FAIL_WAYS]
-        if unknown or not self.fail_ways:
-            problem = f"unknown ways to fail {unknown}" if unknown else "no way to fail given"
-            raise ValueError(f"{problem}; known: {', '.join(FAIL_WAYS)}")
+        self.fail_ways = fail_ways_checked(self.fail_ways)
         self.quotas = Quotas(clock=self.clock)
         self._rng = random.Random(self.seed)
 

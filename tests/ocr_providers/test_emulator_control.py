@@ -132,7 +132,7 @@ def test_manage_py_ocr_emulator_fails_in_the_ways_asked(monkeypatch):
     for ways in ([], ["--fail-ways", "all"], ["--fail-ways", "timeout,unreadable"]):
         call_command("ocr_emulator", "--port", "1", "--samples", "--fail-rate", "0.2", *ways, stdout=out)
     assert [b["fail_ways"] for b in _ServeOnce.built] == [RETRYABLE_FAIL_WAYS, FAIL_WAYS, ("timeout", "unreadable")]
-    with pytest.raises(CommandError, match=r"--fail-ways: unknown \['sleepy'\]"):
+    with pytest.raises(CommandError, match=r"--fail-ways: unknown ways to fail \['sleepy'\]"):
         call_command("ocr_emulator", "--port", "1", "--samples", "--fail-ways", "timeout,sleepy", stdout=out)
-    with pytest.raises(CommandError, match="--fail-ways: no way given"):
+    with pytest.raises(CommandError, match="--fail-ways: no way to fail given"):
         call_command("ocr_emulator", "--port", "1", "--samples", "--fail-ways", ",", stdout=out)

@@ -12,6 +12,7 @@ from ocr_providers.emulator import (
     Credentials,
     VendorEmulator,
     engine_reader,
+    fail_ways_checked,
     parse_quota,
 )
 from ocr_providers.emulator.state import Reader
@@ -52,11 +53,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not 0.0 <= options["fail_rate"] <= 1.0:
             raise CommandError("--fail-rate is a share between 0 and 1")
-        ways = FAIL_WAYS if options["fail_ways"] == "all" else tuple(w for w in options["fail_ways"].split(",") if w)
-        unknown = sorted(set(ways) - set(FAIL_WAYS))
-        if unknown or not ways:
-            problem = f"unknown {unknown}" if unknown else "no way given"
-            raise CommandError(f"--fail-ways: {problem}; known: {', '.join(FAIL_WAYS)}")
+        try:
+            given = options["fail_ways"]
+            ways = FAIL_WAYS if given == "all" else fail_ways_checked([w for w in given.split(",") if w])
+        except ValueError as exc:
+            raise CommandError(f"--fail-ways: {exc}") from exc
         reader = None if options["samples"] else self._reader()
         emulator = VendorEmulator(
             host=options["host"], port=options["port"], latency_ms=options["latency_ms"], quotas=quotas,
